@@ -1,0 +1,162 @@
+"""The ``edition`` command: build, validate, info (and check, watch).
+
+A user error prints one line, ``error: file:line:col: message (what to do)``, and exits
+non-zero; a traceback means a bug in the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from edition.errors import EditionError, EditionWarning, ValidationError
+
+log = logging.getLogger("edition")
+
+
+def _fail(error: EditionError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _warnings_to_stderr(quiet: bool) -> Iterator[None]:
+    """Library warnings (an unknown element kept as text) as one line each, not Python's format."""
+
+    def show(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        if not quiet:
+            click.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EditionWarning)
+        original = warnings.showwarning
+        warnings.showwarning = show  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            warnings.showwarning = original
+
+
+def _sources(files: Sequence[str]) -> list[Path]:
+    if files:
+        return [Path(f) for f in files]
+    found = sorted(Path("sources").glob("*.xml"))
+    if not found:
+        raise EditionError("no sources given and none in sources/*.xml", hint="name the TEI files to build")
+    return found
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option("-v", "--verbose", count=True, help="Say more (repeat for debugging output).")
+@click.version_option(package_name="edition")
+@click.pass_context
+def main(context: click.Context, quiet: bool, verbose: int) -> None:
+    """Scholarly digital editions from TEI P5: one source, a web page, a PDF and an EPUB."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    context.obj = {"quiet": quiet, "verbose": verbose}
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: output/<stem>/ for each source).")
+@click.option("-f", "--format", "formats", default="html,pdf,epub", show_default=True,
+              help="Comma-separated formats: html, pdf, epub.")
+@click.option("--profile", type=click.Choice(["screen", "press"]), default="screen", show_default=True,
+              help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).")
+@click.option("--non-strict", is_flag=True, help="Load TEI outside the project's schema (unknown elements warn).")
+@click.pass_context
+def build(context: click.Context, files: tuple[str, ...], output: str | None, formats: str, profile: str,
+          non_strict: bool) -> None:
+    """Build TEI FILES (default: every sources/*.xml) into output folders."""
+    from edition.build import build as build_one
+    from edition.build import parse_formats
+    from edition.progress import progress
+
+    quiet = context.obj["quiet"]
+    try:
+        chosen = parse_formats(formats)
+        sources = _sources(files)
+        with _warnings_to_stderr(quiet), progress(len(sources), quiet=quiet) as advance:
+            for source in sources:
+                target = Path(output) / source.stem if output and len(sources) > 1 else output
+                result = build_one(source, target, formats=chosen, profile=profile, strict=not non_strict,
+                                   on_step=lambda message, s=source: advance(s.name, message))
+                advance(source.name, None)
+                if not quiet:
+                    click.echo(f"built {source} → {result.out_dir}/ ({', '.join(chosen)})")
+    except EditionError as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--non-strict", is_flag=True, help="Check only the structure the library needs.")
+@click.pass_context
+def validate(context: click.Context, files: tuple[str, ...], non_strict: bool) -> None:
+    """Check TEI FILES against the project's schema: file:line:col lines for each problem."""
+    from edition.loader import load
+
+    failed = False
+    with _warnings_to_stderr(context.obj["quiet"]):
+        for name in files:
+            try:
+                load(name, strict=not non_strict)
+            except ValidationError as error:
+                failed = True
+                for problem in error.problems or (error,):
+                    click.echo(str(problem), err=True)
+            except EditionError as error:
+                failed = True
+                click.echo(str(error), err=True)
+            else:
+                if not context.obj["quiet"]:
+                    click.echo(f"{name}: valid")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--non-strict", is_flag=True, help="Load TEI outside the project's schema.")
+@click.pass_context
+def info(context: click.Context, file: str, non_strict: bool) -> None:
+    """Summarise an edition: title, paragraphs, notes, interventions, entities."""
+    from edition.loader import load
+
+    try:
+        with _warnings_to_stderr(context.obj["quiet"]):
+            edition = load(file, strict=not non_strict)
+    except EditionError as error:
+        _fail(error)
+    meta = edition.metadata
+    kinds = Counter(i.kind.value for i in edition.interventions)
+    entities = Counter(e.kind.value for e in edition.entities)
+    lines = [
+        f"title:          {meta.title}",
+        f"authors:        {', '.join(meta.authors) or '—'}",
+        f"editors:        {', '.join(meta.editors) or '—'}",
+        f"language:       {meta.language}",
+        f"date:           {meta.date or '—'}",
+        f"identifier:     {meta.identifier}",
+        f"paragraphs:     {sum(1 for _ in edition.paragraphs())}",
+        f"notes:          {len(edition.notes)}",
+        f"interventions:  {len(edition.interventions)}"
+        + (f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else ""),
+        f"entities:       {len(edition.entities)}"
+        + (f" ({', '.join(f'{k} {n}' for k, n in sorted(entities.items()))})" if entities else ""),
+        f"mentions:       {sum(len(e.occurrences) for e in edition.entities)}",
+    ]
+    click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,213 @@
+"""The web page: the HTML renderer's web variant, and the assets the page needs beside it.
+
+What the web adds to the shared renderer: both views in one page (a switch shows one),
+tooltips on interventions, popover notes (by script, with the note list as the fallback),
+the title block, and download links. The page makes no request outside its folder: its
+styles, script and fonts are copied beside it, and a Content-Security-Policy says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from edition import sections
+from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.model import Division, Edition, Intervention
+from edition.text import inline_text
+
+#: The policy the page declares: nothing from outside its own folder, no inline script or style.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A file the page needs, copied into the output folder at ``target``."""
+
+    source: Traversable
+    target: str
+
+
+def package_file(*parts: str) -> Traversable:
+    """A file shipped with the package (styles, script)."""
+    return resources.files("edition").joinpath(*parts)
+
+
+def font_assets() -> Iterator[Asset]:
+    """EB Garamond (SIL Open Font License), from the fontpkg-eb-garamond package, and its licence."""
+    import fontpkg_eb_garamond
+
+    files = Path(fontpkg_eb_garamond.ROOT)
+    yield Asset(files / "files" / "EBGaramond[wght].ttf", "assets/fonts/EBGaramond.ttf")  # type: ignore[arg-type]
+    yield Asset(files / "files" / "EBGaramond-Italic[wght].ttf", "assets/fonts/EBGaramond-Italic.ttf")  # type: ignore[arg-type]
+    yield Asset(files / "LICENSE", "assets/fonts/OFL.txt")  # type: ignore[arg-type]
+
+
+def web_assets() -> list[Asset]:
+    return [
+        Asset(package_file("styles", "base.css"), "assets/base.css"),
+        Asset(package_file("styles", "screen.css"), "assets/screen.css"),
+        Asset(package_file("assets", "edition.js"), "assets/edition.js"),
+        *font_assets(),
+    ]
+
+
+class WebRenderer(HtmlRenderer):
+    """The web variant: both views, tooltips, and the page around the text."""
+
+    medium = "web"
+    views = ("reading", "diplomatic")
+
+    def __init__(self, edition: Edition, *, downloads: dict[str, str] | None = None) -> None:
+        super().__init__(edition)
+        self.downloads = downloads or {}
+        """Label → file name of the other formats built beside the page (``{"PDF": "x.pdf"}``)."""
+
+    def intervention_extras(self, intervention: Intervention, wrapper: Element) -> None:
+        """A tooltip saying what the source reads and why, shown on hover and on keyboard focus."""
+        tip_id = f"tip-{intervention.id}"
+        holds_link = any(True for _ in wrapper.iter("{*}a"))
+        if not self.link_depth and not holds_link:
+            wrapper.set("tabindex", "0")
+        wrapper.set("aria-describedby", tip_id)
+        sub(wrapper, "span", {"class": "tip", "role": "tooltip", "id": tip_id},
+            sections.tip_words(intervention))
+
+    # ------------------------------------------------------------------ the page
+
+    def page(self) -> Element:
+        edition = self.edition
+        meta = edition.metadata
+        html = h("html", {"lang": safe_lang(meta.language) or "und", "data-view": "reading"})
+        head = sub(html, "head")
+        sub(head, "meta", {"charset": "utf-8"})
+        sub(head, "meta", {"http-equiv": "Content-Security-Policy", "content": CONTENT_SECURITY_POLICY})
+        sub(head, "meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"})
+        sub(head, "title", None, meta.title)
+        for name, value in self.head_metadata():
+            sub(head, "meta", {"name": name, "content": value})
+        sub(head, "meta", {"name": "color-scheme", "content": "light dark"})
+        sub(head, "link", {"rel": "stylesheet", "href": "assets/base.css"})
+        sub(head, "link", {"rel": "stylesheet", "href": "assets/screen.css"})
+        sub(head, "script", {"src": "assets/edition.js", "defer": "defer"})
+        body = sub(html, "body")
+        sub(body, "a", {"class": "skip-link", "href": "#text"}, "Skip to the text")
+        body.append(self.title_block())
+        main = sub(body, "main", {"id": "main"})
+        article = sub(main, "article", {"id": "text", "class": "text", "aria-labelledby": "title"})
+        for division in edition.divisions:
+            if division is edition.body:
+                self.blocks(division.blocks, article)
+            else:
+                self.visit(division, article)
+        for part in (sections.notes_section(self), sections.apparatus_section(self),
+                     sections.registers_section(self), sections.metadata_section(self, self.medium)):
+            if part is not None:
+                main.append(part)
+        footer = sub(body, "footer", {"class": "colophon"})
+        sub(footer, "p", None, f"{meta.edition or meta.title}. Made with the edition library from TEI P5.")
+        return html
+
+    def head_metadata(self) -> list[tuple[str, str]]:
+        """``<meta name content>`` pairs: Dublin Core terms the agreement checks compare across formats."""
+        meta = self.edition.metadata
+        pairs = [("author", a) for a in meta.authors]
+        pairs += [("dcterms.title", meta.title), ("dcterms.language", meta.language),
+                  ("dcterms.identifier", meta.identifier)]
+        pairs += [("dcterms.creator", a) for a in meta.authors]
+        pairs += [("dcterms.contributor", f"{c.name} ({c.role})") for c in meta.contributors if c.role != "author"]
+        if meta.date:
+            pairs.append(("dcterms.date", meta.date))
+        if meta.licence:
+            pairs.append(("dcterms.rights", meta.licence))
+        if meta.abstract:
+            pairs.append(("description", meta.abstract))
+        if meta.subjects:
+            pairs.append(("keywords", ", ".join(meta.subjects)))
+        pairs.append(("generator", "edition"))
+        return pairs
+
+    def title_block(self) -> Element:
+        edition = self.edition
+        meta = edition.metadata
+        header = h("header", {"class": "title-block"})
+        title = sub(header, "h1", {"id": "title"})
+        if edition.body.heading is not None:
+            self.inlines(edition.body.heading.content, title)
+        else:
+            add_text(title, meta.title)
+        if meta.subtitle:
+            sub(header, "p", {"class": "subtitle"}, meta.subtitle)
+        facts = sub(header, "dl", {"class": "facts"})
+        for role, names in sections.contributors_by_role(meta):
+            sub(facts, "dt", None, role[:1].upper() + role[1:])
+            sub(facts, "dd", None, ", ".join(names))
+        for term, value in (("Edition", meta.edition), ("Source", meta.source), ("Licence", meta.licence)):
+            if value:
+                sub(facts, "dt", None, term)
+                sub(facts, "dd", None, value)
+        header.append(self.contents())
+        controls = sub(header, "div", {"class": "controls"})
+        if self.downloads:
+            downloads = sub(controls, "p", {"class": "downloads"})
+            add_text(downloads, "Download: ")
+            for index, (label, filename) in enumerate(self.downloads.items()):
+                if index:
+                    add_text(downloads, " · ")
+                sub(downloads, "a", {"href": filename, "download": filename, "class": f"download {label.lower()}"},
+                    label)
+        switch = sub(controls, "fieldset", {"class": "view-switch", "hidden": "hidden"})
+        sub(switch, "legend", None, "Text view")
+        for value, label, hint in (
+            ("reading", "Reading", "corrections applied"),
+            ("diplomatic", "Diplomatic", "the text as found"),
+        ):
+            option = sub(switch, "label")
+            sub(option, "input", {"type": "radio", "name": "view", "value": value,
+                                  "checked": "checked" if value == "reading" else None})
+            add_text(option, f" {label} ")
+            sub(option, "span", {"class": "hint"}, f"({hint})")
+        cite = sub(header, "p", {"class": "cite-line"})
+        sub(cite, "span", {"class": "cite-label"}, "How to cite: ")
+        sub(cite, "span", {"class": "citation", "id": "citation"}, sections.citation(edition, self.medium))
+        return header
+
+    def contents(self) -> Element:
+        nav = h("nav", {"class": "toc", "aria-label": "Contents"})
+        listing = sub(nav, "ol")
+        text_item = sub(listing, "li")
+        sub(text_item, "a", {"href": "#text"}, "Text")
+        divisions = [d for d in _top_divisions(self.edition) if d.heading is not None]
+        if divisions:
+            inner = sub(text_item, "ol")
+            for division in divisions:
+                assert division.heading is not None
+                sub(sub(inner, "li"), "a", {"href": f"#{division.id}"}, inline_text(division.heading.content))
+        for anchor, label, present in (
+            ("notes", "Notes", bool(self.edition.notes)),
+            ("apparatus", "Apparatus", bool(self.edition.interventions)),
+            ("registers", "Registers", bool(self.edition.entities)),
+            ("about", "About this edition", True),
+        ):
+            if present:
+                sub(sub(listing, "li"), "a", {"href": f"#{anchor}"}, label)
+        return nav
+
+
+def _top_divisions(edition: Edition) -> Iterator[Division]:
+    for division in edition.divisions:
+        if division is edition.body:
+            yield from (b for b in division.blocks if isinstance(b, Division))
+        else:
+            yield division
+
+
+def render_page(edition: Edition, downloads: dict[str, str] | None = None) -> str:
+    """The web page as HTML5 text."""
+    return to_html(WebRenderer(edition, downloads=downloads).page())
