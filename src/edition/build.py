@@ -138,7 +138,9 @@ def images(edition: Edition, limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes
     return found
 
 
-def render_files(edition: Edition, formats: Sequence[str], profile: str, stem: str) -> dict[str, bytes]:
+def render_files(
+    edition: Edition, formats: Sequence[str], profile: str, stem: str, trim: str = "6x9in"
+) -> dict[str, bytes]:
     """Every output file of a build as bytes, keyed by its path inside the output folder."""
     from edition import web
 
@@ -158,7 +160,7 @@ def render_files(edition: Edition, formats: Sequence[str], profile: str, stem: s
     if "pdf" in formats:
         from edition import pdf  # deferred: WeasyPrint takes a while to import
 
-        files[f"{stem}.pdf"] = pdf.render_pdf(edition, profile=profile, when=source_date(edition))
+        files[f"{stem}.pdf"] = pdf.render_pdf(edition, profile=profile, when=source_date(edition), trim=trim)
     return files
 
 
@@ -168,13 +170,14 @@ def build(
     *,
     formats: str | Iterable[str] = FORMATS,
     profile: str = "screen",
+    trim: str = "6x9in",
     strict: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build one TEI source into ``out_dir`` (default ``output/<stem>/``).
 
     ``formats`` is any of ``html``, ``pdf``, ``epub``; ``profile`` is ``screen`` or
-    ``press`` (the PDF's). Raises :class:`~edition.errors.EditionError` on any user error,
+    ``press`` (the PDF's); ``trim`` the PDF's trim size (``6x9in``, ``a5``...). Raises :class:`~edition.errors.EditionError` on any user error,
     in which case nothing in ``out_dir`` has changed.
     """
     source_path = Path(source)
@@ -187,7 +190,7 @@ def build(
     target = Path(out_dir) if out_dir is not None else Path("output") / source_path.stem
     step(f"rendering {', '.join(chosen)}")
     try:
-        files = render_files(edition, chosen, profile, source_path.stem)
+        files = render_files(edition, chosen, profile, source_path.stem, trim)
     except EditionError:
         raise
     except OSError as error:

@@ -73,10 +73,12 @@ def main(context: click.Context, quiet: bool, verbose: int) -> None:
               help="Comma-separated formats: html, pdf, epub.")
 @click.option("--profile", type=click.Choice(["screen", "press"]), default="screen", show_default=True,
               help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).")
+@click.option("--trim", default="6x9in", show_default=True,
+              help="PDF trim size: 6x9in, 5.5x8.5in, a5 or royal.")
 @click.option("--non-strict", is_flag=True, help="Load TEI outside the project's schema (unknown elements warn).")
 @click.pass_context
 def build(context: click.Context, files: tuple[str, ...], output: str | None, formats: str, profile: str,
-          non_strict: bool) -> None:
+          trim: str, non_strict: bool) -> None:
     """Build TEI FILES (default: every sources/*.xml) into output folders."""
     from edition.build import build as build_one
     from edition.build import parse_formats
@@ -89,7 +91,7 @@ def build(context: click.Context, files: tuple[str, ...], output: str | None, fo
         with _warnings_to_stderr(quiet), progress(len(sources), quiet=quiet) as advance:
             for source in sources:
                 target = Path(output) / source.stem if output and len(sources) > 1 else output
-                result = build_one(source, target, formats=chosen, profile=profile, strict=not non_strict,
+                result = build_one(source, target, formats=chosen, profile=profile, trim=trim, strict=not non_strict,
                                    on_step=lambda message, s=source: advance(s.name, message))
                 advance(source.name, None)
                 if not quiet:

@@ -111,7 +111,7 @@ class WebRenderer(HtmlRenderer):
             if part is not None:
                 main.append(part)
         footer = sub(body, "footer", {"class": "colophon"})
-        sub(footer, "p", None, f"{meta.edition or meta.title}. Made with the edition library from TEI P5.")
+        sub(footer, "p", None, f"{(meta.edition or meta.title).rstrip('.')}. Made with the edition library from TEI P5.")
         return html
 
     def head_metadata(self) -> list[tuple[str, str]]:
@@ -148,10 +148,15 @@ class WebRenderer(HtmlRenderer):
         for role, names in sections.contributors_by_role(meta):
             sub(facts, "dt", None, role[:1].upper() + role[1:])
             sub(facts, "dd", None, ", ".join(names))
-        for term, value in (("Edition", meta.edition), ("Source", meta.source), ("Licence", meta.licence)):
-            if value:
-                sub(facts, "dt", None, term)
-                sub(facts, "dd", None, value)
+        if meta.edition:
+            sub(facts, "dt", None, "Edition")
+            sub(facts, "dd", None, meta.edition)
+        # The source description and the licence can run to paragraphs: they are in full in
+        # "About this edition", to which the title block points instead of repeating them.
+        more = sub(header, "p", {"class": "more"})
+        add_text(more, "Source, licence and editorial principles: ")
+        sub(more, "a", {"href": "#about"}, "About this edition")
+        add_text(more, ".")
         header.append(self.contents())
         controls = sub(header, "div", {"class": "controls"})
         if self.downloads:

@@ -4,7 +4,18 @@
 (function () {
   "use strict";
   var root = document.documentElement;
+  var main = document.querySelector("main") || document.body;
   var STORAGE_KEY = "edition.view";
+
+  // ---- a polite live region: says "copied" and the like to screen readers
+  var status = document.createElement("p");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  main.appendChild(status);
+  function announce(text) {
+    status.textContent = "";
+    window.setTimeout(function () { status.textContent = text; }, 50);
+  }
 
   // ---- the view switch: reading (default) or diplomatic, remembered across reloads
   function storedView() {
@@ -41,7 +52,7 @@
   popover.setAttribute("role", "dialog");
   popover.setAttribute("aria-modal", "false");
   popover.hidden = true;
-  document.body.appendChild(popover);
+  main.appendChild(popover);
   var openedFrom = null;
 
   function closeNote(returnFocus) {
@@ -83,7 +94,6 @@
     toList.textContent = "Show in the list of notes";
     toList.addEventListener("click", function () { closeNote(false); });
     actions.appendChild(toList);
-    actions.appendChild(document.createTextNode(" "));
     var close = document.createElement("button");
     close.type = "button";
     close.className = "note-popover-close";
@@ -95,12 +105,15 @@
     var rect = ref.getBoundingClientRect();
     popover.hidden = false;
     var width = Math.min(popover.offsetWidth, window.innerWidth - 16);
-    var left = Math.max(8, Math.min(rect.left + window.scrollX - width / 2, window.scrollX + window.innerWidth - width - 8));
+    var left = Math.max(8, Math.min(rect.left + window.scrollX - width / 2,
+                                    window.scrollX + window.innerWidth - width - 8));
     popover.style.left = left + "px";
     popover.style.top = rect.bottom + window.scrollY + 6 + "px";
     openedFrom = ref;
     ref.setAttribute("aria-expanded", "true");
-    toList.focus();
+    toList.focus({ preventScroll: true });
+    var box = popover.getBoundingClientRect();
+    if (box.bottom > window.innerHeight) popover.scrollIntoView({ block: "nearest" });
     return true;
   }
 
@@ -119,28 +132,73 @@
     });
   }
   document.addEventListener("click", function (event) {
-    if (!popover.hidden && !popover.contains(event.target) && !(event.target.closest && event.target.closest("a.noteref"))) {
+    if (!popover.hidden && !popover.contains(event.target) &&
+        !(event.target.closest && event.target.closest("a.noteref"))) {
       closeNote(false);
     }
   });
+  // Tab past either end of the open note goes back to its reference (it is not modal).
+  popover.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") return;
+    var focusable = popover.querySelectorAll("a[href], button");
+    if (!focusable.length) return;
+    var first = focusable[0];
+    var last = focusable[focusable.length - 1];
+    if ((event.shiftKey && document.activeElement === first) || (!event.shiftKey && document.activeElement === last)) {
+      event.preventDefault();
+      closeNote(true);
+    }
+  });
 
-  // ---- Escape closes the open note, or hides the tooltip of the focused intervention
+  // ---- tooltips of interventions: kept inside the viewport; Escape hides them
+  function placeTips() {
+    var tips = document.querySelectorAll(".iv > .tip");
+    for (var i = 0; i < tips.length; i++) {
+      var tip = tips[i];
+      if (!tip.getClientRects().length || window.getComputedStyle(tip).position !== "absolute") continue;
+      tip.style.left = "";
+      var box = tip.getBoundingClientRect();
+      var shift = Math.min(0, window.innerWidth - 8 - box.right);
+      shift = Math.max(shift, 8 - box.left);
+      if (shift) tip.style.left = shift + "px";
+    }
+  }
+  function soon() { window.requestAnimationFrame(placeTips); }
+  document.addEventListener("mouseover", function (event) {
+    if (event.target.closest && event.target.closest(".iv")) soon();
+  });
+  document.addEventListener("focusin", soon);
+
+  function tipHolders() {
+    var holders = Array.prototype.slice.call(document.querySelectorAll(".iv:hover"));
+    var active = document.activeElement;
+    if (active && active.closest) {
+      var holder = active.closest(".iv");
+      if (!holder && active.matches("a") && active.querySelector(".iv")) holder = active;
+      if (holder) holders.push(holder);
+    }
+    return holders;
+  }
+
+  // ---- Escape closes the open note, or hides the tooltip that shows
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     if (!popover.hidden) {
       closeNote(true);
       return;
     }
-    var active = document.activeElement;
-    var holder = active && active.closest ? active.closest(".iv, a") : null;
-    if (holder) holder.classList.add("tip-dismissed");
+    var holders = tipHolders();
+    for (var i = 0; i < holders.length; i++) holders[i].classList.add("tip-dismissed");
   });
   document.addEventListener("focusout", function (event) {
-    if (event.target && event.target.classList) event.target.classList.remove("tip-dismissed");
+    var holder = event.target && event.target.closest ? event.target.closest(".tip-dismissed") : null;
+    if (holder) holder.classList.remove("tip-dismissed");
   });
   document.addEventListener("mouseout", function (event) {
     var holder = event.target && event.target.closest ? event.target.closest(".tip-dismissed") : null;
-    if (holder) holder.classList.remove("tip-dismissed");
+    if (holder && !(event.relatedTarget && holder.contains(event.relatedTarget)) && holder !== document.activeElement) {
+      holder.classList.remove("tip-dismissed");
+    }
   });
 
   // ---- "cite" buttons: copy a citation of the paragraph with its URL
@@ -150,22 +208,29 @@
   for (var n = 0; n < numbers.length; n++) {
     (function (number) {
       var paragraph = number.parentElement;
+      var label = number.textContent.trim();
       var button = document.createElement("button");
       button.type = "button";
       button.className = "cite-button";
       button.textContent = "Cite";
-      button.setAttribute("aria-label", "Copy a citation of paragraph " + number.textContent.trim());
+      button.setAttribute("aria-label", "Copy a citation of paragraph " + label);
       button.addEventListener("click", function () {
         var url = window.location.href.split("#")[0] + "#" + paragraph.id;
-        var text = base + ", ¶ " + number.textContent.trim() + ". " + url;
+        var text = base + ", ¶ " + label + ". " + url;
         var done = function () {
           button.textContent = "Copied";
-          window.setTimeout(function () { button.textContent = "Cite"; }, 2000);
+          button.classList.add("copied");
+          announce("Citation of paragraph " + label + " copied.");
+          window.setTimeout(function () {
+            button.textContent = "Cite";
+            button.classList.remove("copied");
+          }, 2000);
         };
+        var ask = function () { window.prompt("Copy this citation:", text); };
         if (navigator.clipboard && navigator.clipboard.writeText) {
-          navigator.clipboard.writeText(text).then(done, function () { window.prompt("Copy this citation:", text); });
+          navigator.clipboard.writeText(text).then(done, ask);
         } else {
-          window.prompt("Copy this citation:", text);
+          ask();
         }
       });
       number.insertAdjacentElement("afterend", button);

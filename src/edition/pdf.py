@@ -1,0 +1,385 @@
+"""The print edition: the HTML renderer's print variant, laid out by WeasyPrint.
+
+What print adds to the shared renderer: notes become footnotes (CSS ``float: footnote``)
+at the place of their reference; links carry ``data-ref`` so the stylesheet can print page
+numbers with ``target-counter()``; and a book is assembled around the text (half title,
+title page, colophon, principles; apparatus and registers at the back).
+
+Two profiles: ``screen`` (tagged PDF/UA-1, live links) and ``press`` (PDF/X-4 with a CMYK
+output intent, 3 mm bleed, crop marks, no links). Rendering fetches only the package's
+styles and fonts and files inside the edition's folder; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import pathname2url
+
+from edition import sections
+from edition.errors import RenderError
+from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.model import Edition, NoteRef
+from edition.web import Asset, font_assets, package_file
+
+log = logging.getLogger("edition")
+
+#: Trim sizes a publisher can choose (``--trim``): width and height as CSS lengths.
+TRIM_SIZES: dict[str, tuple[str, str]] = {
+    "6x9in": ("6in", "9in"),
+    "5.5x8.5in": ("5.5in", "8.5in"),
+    "a5": ("148mm", "210mm"),
+    "royal": ("156mm", "234mm"),
+}
+DEFAULT_TRIM = "6x9in"
+BLEED = "3mm"
+
+#: The CMYK characterisation the press profile declares as its output intent (PDF/X needs one).
+#: Debian's libgs-common ships it (Artifex's SWOP profile, the US web-offset standard).
+CMYK_PROFILES = (
+    Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
+)
+CMYK_CONDITION = "CGATS TR 001"  # SWOP (coated), registered at the ICC registry
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOptions:
+    """How to make the PDF."""
+
+    profile: str = "screen"
+    trim: str = DEFAULT_TRIM
+
+    @property
+    def press(self) -> bool:
+        return self.profile == "press"
+
+
+class PrintRenderer(HtmlRenderer):
+    """The print variant: footnotes in place, page references, a book around the text."""
+
+    medium = "print"
+    views = ("reading",)
+
+    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:
+        """The note itself, floated to the foot of the page, with an anchor where it is called.
+
+        The anchor (``noteref-…``) and the note (``note-…``) each become a named destination
+        in the PDF, which is how the tests check that every note is on its reference's page.
+        """
+        note = self.edition.note(node.note)
+        anchor = h("span", {"id": f"noteref-{note.id}", "class": "fn-anchor"})
+        footnote = h("span", {"id": f"note-{note.id}", "class": "footnote", "data-label": note.label})
+        holder = h("div")
+        self.flow(note.blocks, holder)
+        if holder.text:
+            footnote.text = holder.text
+        for child in holder:
+            footnote.append(child)
+        _inline_only(footnote)
+        for element in (anchor, footnote):
+            if self.link_depth:
+                self.after_link.append(element)
+            else:
+                parent.append(element)
+
+    # ------------------------------------------------------------------ the book
+
+    def book(self, when: datetime) -> Element:
+        edition = self.edition
+        meta = edition.metadata
+        html = h("html", {"lang": safe_lang(meta.language) or "und"})
+        head = sub(html, "head")
+        sub(head, "meta", {"charset": "utf-8"})
+        sub(head, "title", None, meta.title)
+        for author in meta.authors:
+            sub(head, "meta", {"name": "author", "content": author})
+        if meta.abstract:
+            sub(head, "meta", {"name": "description", "content": meta.abstract})
+        if meta.subjects:
+            sub(head, "meta", {"name": "keywords", "content": ", ".join(meta.subjects)})
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        sub(head, "meta", {"name": "dcterms.created", "content": stamp})
+        sub(head, "meta", {"name": "dcterms.modified", "content": stamp})
+        sub(head, "meta", {"name": "generator", "content": "edition"})
+        body = sub(html, "body")
+        for part in self.front_matter():
+            body.append(part)
+        text = sub(body, "main", {"class": "text", "id": "text"})
+        title = sub(text, "h1", {"class": "text-title", "id": "text-title"})
+        if edition.body.heading is not None:
+            self.inlines(edition.body.heading.content, title)
+        else:
+            add_text(title, meta.title)
+        for division in edition.divisions:
+            if division is edition.body:
+                self.blocks(division.blocks, text)
+            else:
+                self.visit(division, text)
+        for part in (sections.apparatus_section(self), sections.registers_section(self)):
+            if part is not None:
+                part.set("class", (part.get("class", "") + " back-matter").strip())
+                body.append(part)
+        _page_references(html)
+        return html
+
+    def front_matter(self) -> Iterator[Element]:
+        meta = self.edition.metadata
+        half = h("section", {"class": "half-title front-matter"})
+        sub(half, "p", {"class": "half-title-text"}, meta.title)
+        yield half
+        title_page = h("section", {"class": "title-page front-matter"})
+        sub(title_page, "p", {"class": "book-title"}, meta.title)
+        if meta.subtitle:
+            sub(title_page, "p", {"class": "book-subtitle"}, meta.subtitle)
+        for role, names in sections.contributors_by_role(meta):
+            sub(title_page, "p", {"class": "book-contributor"}, f"{_role_words(role)} {', '.join(names)}")
+        if meta.publisher:
+            sub(title_page, "p", {"class": "book-publisher"}, meta.publisher)
+        yield title_page
+        colophon = h("section", {"class": "colophon-page front-matter"})
+        for label, value in (
+            ("Edition", meta.edition),
+            ("Date", meta.date),
+            ("Identifier", meta.identifier),
+            ("Source", meta.source),
+            ("Written", meta.created),
+            ("Licence", meta.licence),
+            ("How to cite", sections.citation(self.edition, self.medium)),
+        ):
+            if value:
+                line = sub(colophon, "p", {"class": "colophon-entry"})
+                sub(line, "span", {"class": "colophon-label"}, f"{label}: ")
+                add_text(line, value)
+        sub(colophon, "p", {"class": "colophon-entry typeset"},
+            "Typeset in EB Garamond (SIL Open Font License) with the edition library and WeasyPrint.")
+        yield colophon
+        if meta.principles:
+            principles = h("section", {"class": "principles front-matter", "id": "principles"})
+            sub(principles, "h2", {"id": "principles-title"}, "Editorial principles")
+            for principle in meta.principles:
+                entry = sub(principles, "p", {"class": "principle"})
+                sub(entry, "span", {"class": "principle-topic"}, f"{principle.topic}. ")
+                add_text(entry, principle.text)
+            yield principles
+
+
+def _role_words(role: str) -> str:
+    """"author" → "By", "editor" → "Edited by", "interviewee" → "Interviewee:"."""
+    return {"author": "By", "editor": "Edited by"}.get(role, f"{role[:1].upper()}{role[1:]}:")
+
+
+_BLOCK_TAGS = frozenset("p div ul ol li dl dt dd table tbody tr td th figure figcaption blockquote section".split())
+
+
+def _inline_only(element: Element) -> None:
+    """Turn block elements inside a footnote into spans (an HTML parser would end the paragraph)."""
+    for child in element.iter():
+        local = child.tag.split("}")[-1] if isinstance(child.tag, str) else ""
+        if local in _BLOCK_TAGS:
+            child.set("class", f"fn-{local} {child.get('class', '')}".strip())
+            child.tag = child.tag.replace(local, "span") if "}" in child.tag else "span"
+
+
+def _page_references(html: Element) -> None:
+    """Every internal link also gets ``data-ref``: print.css asks ``target-counter()`` for its page."""
+    for link in html.iter("{*}a"):
+        target = link.get("href", "")
+        if target.startswith("#"):
+            link.set("data-ref", target)
+
+
+def _strip_links(html: Element) -> None:
+    """No interactive elements for press: links lose their targets (their text and page refs stay)."""
+    for link in html.iter("{*}a"):
+        link.attrib.pop("href", None)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+class ConfinedFetcher:
+    """WeasyPrint's URL fetcher for this edition: package styles and fonts, and the edition's folder.
+
+    Anything else (another folder, ``..``, a symlink out, ``http:``, ``data:``) is refused and
+    remembered, and the render fails with a clear error naming it.
+    """
+
+    def __init__(self, folder: Path, assets: dict[str, Asset]) -> None:
+        self.folder = folder.resolve()
+        self.assets = assets
+        self.refused: list[str] = []
+
+    def __call__(self, url: str) -> object:
+        from weasyprint.urls import URLFetcherResponse
+
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            path = Path(unquote(parts.path))
+            key = _relative(path, self.folder)
+            if key in self.assets:
+                return URLFetcherResponse(url, self.assets[key].source.read_bytes())
+            resolved = path.resolve()
+            if key is not None and resolved.is_relative_to(self.folder) and resolved.is_file():
+                return URLFetcherResponse(url, resolved.read_bytes())
+        self.refused.append(url)
+        raise PermissionError(f"refused to fetch {url}: outside the edition's folder")
+
+
+def _relative(path: Path, folder: Path) -> str | None:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return None
+
+
+def print_assets(options: PrintOptions) -> dict[str, Asset]:
+    """Styles and fonts, at the paths base.css expects relative to itself (``assets/``)."""
+    assets = {asset.target: asset for asset in font_assets()}
+    for name in ("base.css", "print.css"):
+        assets[f"assets/{name}"] = Asset(package_file("styles", name), f"assets/{name}")
+    if options.press:
+        profile = next((p for p in CMYK_PROFILES if p.is_file()), None)
+        if profile is None:
+            raise RenderError(
+                "no CMYK colour profile for the press PDF's output intent",
+                hint="install Debian's libgs-common (Ghostscript's ICC profiles)",
+            )
+        assets["assets/output-intent.icc"] = Asset(profile, "assets/output-intent.icc")  # type: ignore[arg-type]
+    return assets
+
+
+def page_css(options: PrintOptions) -> str:
+    """The page box for the chosen trim size and profile (the rest of the design is print.css)."""
+    if options.trim not in TRIM_SIZES:
+        raise RenderError(f"unknown trim size {options.trim!r}", hint=f"choose from {', '.join(TRIM_SIZES)}")
+    width, height = TRIM_SIZES[options.trim]
+    css = f"@page {{ size: {width} {height}; }}\n"
+    if options.press:
+        css += (
+            f"@page {{ bleed: {BLEED}; marks: crop; }}\n"
+            '@color-profile device-cmyk { src: url("output-intent.icc"); components: cyan, magenta, yellow, black; }\n'
+        )
+    return css
+
+
+def render_pdf(edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM) -> bytes:
+    """The print edition as PDF bytes (same source and date → same bytes)."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    options = PrintOptions(profile, trim)
+    renderer = PrintRenderer(edition)
+    book = renderer.book(when)
+    if options.press:
+        _strip_links(book)
+    folder = Path(edition.path).resolve().parent
+    assets = print_assets(options)
+    fetcher = ConfinedFetcher(folder, assets)
+    base = f"file://{pathname2url(str(folder))}/"
+    fonts = FontConfiguration()  # @font-face rules load only through a font configuration
+    profiles: dict[str, object] = {}  # and @color-profile rules only into a shared dictionary
+    stylesheets = [
+        weasyprint.CSS(string=assets[f"assets/{name}"].source.read_text(encoding="utf-8"),
+                       base_url=f"{base}assets/{name}", url_fetcher=fetcher, font_config=fonts,
+                       color_profiles=profiles)
+        for name in ("base.css", "print.css")
+    ]
+    stylesheets.append(weasyprint.CSS(string=page_css(options), base_url=f"{base}assets/page.css",
+                                      url_fetcher=fetcher, font_config=fonts, color_profiles=profiles))
+    document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher)
+    variant = "pdf/x-4" if options.press else "pdf/ua-1"
+    records = _WeasyPrintLog()
+    try:
+        with records, _source_date_epoch(when):
+            pdf = document.write_pdf(stylesheets=stylesheets, font_config=fonts, color_profiles=profiles,
+                                     pdf_variant=variant,
+                                     pdf_tags=not options.press,
+                                     output_intent="device-cmyk" if options.press else None,
+                                     finisher=_finisher(edition, options))
+    except Exception as error:  # WeasyPrint raises many kinds; a refused fetch is the user's
+        if fetcher.refused:
+            raise RenderError(f"refused to fetch {fetcher.refused[0]}", path=edition.path,
+                              hint="images must be files inside the edition's folder") from None
+        raise RenderError(f"layout failed: {type(error).__name__}: {error}", path=edition.path) from error
+    if fetcher.refused:
+        raise RenderError(f"refused to fetch {fetcher.refused[0]}", path=edition.path,
+                          hint="images must be files inside the edition's folder")
+    for message in records.messages:
+        log.info("WeasyPrint: %s", message)
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+@contextlib.contextmanager
+def _source_date_epoch(when: datetime) -> Iterator[None]:
+    """``SOURCE_DATE_EPOCH`` for the render: fontTools stamps subset fonts with it instead of the clock."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+class _WeasyPrintLog(logging.Handler):
+    """Collects what WeasyPrint logs during one render (it logs, rather than raises, most problems)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> _WeasyPrintLog:
+        logging.getLogger("weasyprint").addHandler(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger("weasyprint").removeHandler(self)
+
+
+_RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _finisher(edition: Edition, options: PrintOptions) -> object:
+    """Last touches before WeasyPrint writes the file (so its hash-based /ID covers them).
+
+    Press: name the output condition of the output intent (WeasyPrint names it after the
+    CSS profile), and replace the random XMP DocumentID of PDF/X files with a derived one.
+    """
+    import pydyf
+
+    stable = f"xmp.did:{uuid.uuid5(uuid.NAMESPACE_URL, f'{edition.metadata.identifier}|{options.trim}')}"
+
+    def finish(document: object, pdf: pydyf.PDF) -> None:
+        if not options.press:
+            return
+        for intent in pdf.catalog.get("OutputIntents", []):
+            intent["OutputConditionIdentifier"] = pydyf.String(CMYK_CONDITION)
+            intent["RegistryName"] = pydyf.String("http://www.color.org")
+            intent["Info"] = pydyf.String("SWOP (CGATS TR 001), Artifex CMYK SWOP profile")
+        reference = pdf.catalog.get("Metadata")
+        if reference is not None:
+            number = reference.split()[0] if isinstance(reference, bytes) else str(reference).split()[0]
+            metadata = pdf.objects[int(number)]
+            metadata.stream = [
+                _RANDOM_DOCUMENT_ID.sub(stable.encode(), chunk) if isinstance(chunk, bytes) else chunk
+                for chunk in metadata.stream
+            ]
+
+    return finish
+
+
+__all__ = ["TRIM_SIZES", "PrintOptions", "PrintRenderer", "render_pdf"]
