@@ -8,6 +8,7 @@ page, a print PDF and an EPUB 3 that say the same thing (:func:`build`).
 >>> ed.metadata.title, len(ed.notes), len(ed.interventions)  # doctest: +SKIP
 """
 
+from edition.build import FORMATS, BuildResult, build
 from edition.errors import (
     EditionError,
     EditionWarning,
@@ -31,6 +32,8 @@ from edition.model import (
 from edition.tei import Limits
 
 __all__ = [
+    "FORMATS",
+    "BuildResult",
     "Edition",
     "EditionError",
     "EditionWarning",
@@ -47,5 +50,6 @@ __all__ = [
     "SourceNotFoundError",
     "UnsafeInputError",
     "ValidationError",
+    "build",
     "load",
 ]

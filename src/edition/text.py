@@ -157,17 +157,30 @@ def words(text: str) -> list[str]:
 def missing_in_order(expected: list[str], actual: list[str]) -> list[tuple[int, str]]:
     """Words of ``expected`` not found, in order, in ``actual`` (other words may come between).
 
-    Returns ``(index, word)`` for each expected word that could not be matched; matching
-    resumes after each miss, so one lost word does not hide the rest.
+    Returns ``(index, word)`` for each expected word the best alignment of the two lists
+    leaves unmatched (difflib's matching blocks), so one lost or garbled word is reported
+    alone instead of throwing the rest of the comparison off.
     """
-    missing: list[tuple[int, str]] = []
-    position = 0
-    for index, word in enumerate(expected):
-        try:
-            position = actual.index(word, position) + 1
-        except ValueError:
-            missing.append((index, word))
-    return missing
+    import difflib
+
+    matcher = difflib.SequenceMatcher(a=expected, b=actual, autojunk=False)
+    matched = [False] * len(expected)
+    for block in matcher.get_matching_blocks():
+        for index in range(block.a, block.a + block.size):
+            matched[index] = True
+    return [(index, word) for index, word in enumerate(expected) if not matched[index]]
+
+
+_NOTE_CALL = re.compile(r"^(.*[^\W\d_])(\d{1,3})$")
+
+
+def split_note_calls(found: list[str]) -> list[str]:
+    """Split footnote call numbers that text extraction glued to a word (``Azadliq1`` → ``Azadliq``, ``1``)."""
+    out: list[str] = []
+    for word in found:
+        match = _NOTE_CALL.match(word)
+        out.extend(match.groups() if match else (word,))
+    return out
 
 
 # --------------------------------------------------------------------------- dump

@@ -8,6 +8,7 @@ styles, script and fonts are copied beside it, and a Content-Security-Policy say
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +19,9 @@ from edition import sections
 from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
 from edition.model import Division, Edition, Intervention
 from edition.text import inline_text
+
+#: A place label that is a number ("¶ 12", "note 3"), whose space must not break a line.
+_NUMBERED_PLACE = re.compile(r"^(¶|note) (?=\S+$)")
 
 #: The policy the page declares: nothing from outside its own folder, no inline script or style.
 CONTENT_SECURITY_POLICY = (
@@ -78,6 +82,10 @@ class WebRenderer(HtmlRenderer):
         wrapper.set("aria-describedby", tip_id)
         sub(wrapper, "span", {"class": "tip", "role": "tooltip", "id": tip_id},
             sections.tip_words(intervention))
+
+    def place_label(self, block: str | None) -> str:
+        """"¶ 12", "note 3": kept on one line on the web page (a no-break space)."""
+        return _NUMBERED_PLACE.sub("\\1\u00a0", super().place_label(block))
 
     # ------------------------------------------------------------------ the page
 

@@ -213,7 +213,7 @@
       button.type = "button";
       button.className = "cite-button";
       button.textContent = "Cite";
-      button.setAttribute("aria-label", "Copy a citation of paragraph " + label);
+      button.setAttribute("aria-label", "Cite paragraph " + label + " (copies a citation with its address)");
       button.addEventListener("click", function () {
         var url = window.location.href.split("#")[0] + "#" + paragraph.id;
         var text = base + ", ¶ " + label + ". " + url;

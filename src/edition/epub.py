@@ -1,0 +1,869 @@
+"""The EPUB 3: the HTML renderer's EPUB variant, and its packaging with ebooklib.
+
+What the EPUB changes in the shared renderer (:class:`EpubRenderer`): links name the content
+document that holds their target (``text-2.xhtml#p05``); note references are
+``epub:type="noteref"`` links to ``aside epub:type="footnote"`` elements; every intervention
+is followed by a small link to its row in the apparatus. The reading view only.
+
+The book, in reading order (the spine)::
+
+    cover.xhtml          the cover (cover.svg, drawn from the metadata)
+    titlepage.xhtml      title, subtitle, who did what, edition statement
+    nav.xhtml            contents (and the hidden landmarks)
+    front.xhtml          front matter, if the text has any
+    text-1.xhtml ...     the body: its blocks before the first division, then one document
+                         per top-level division (blocks after a division stay with it)
+    back.xhtml           back matter, if any
+    apparatus.xhtml      every intervention, linked both ways
+    registers.xhtml      persons, places, organisations, with links to each mention
+    colophon.xhtml       about this edition: source, licence, principles, how to cite
+    font-licence.xhtml   the SIL Open Font License of the embedded EB Garamond (not in the reading order)
+
+Footnotes live at the end of the document that refers to them: the EPUB 3 pattern every
+reading system with pop-up notes supports (a reference and its note in one document), and
+one that leaves no empty "Notes" page in Apple Books, which hides footnote asides from the
+flow. Reading systems without pop-ups show the notes after the section, each with a link back.
+
+The zip is made byte for byte reproducible: ebooklib writes the package (OPF, container),
+then :func:`normalise_zip` rewrites the archive with a fixed order, ``mimetype`` first and
+stored, and every timestamp taken from ``when`` (never the clock).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from lxml import etree
+
+from edition import sections
+from edition.errors import RenderError
+from edition.html import (
+    ENTITY_LABELS,
+    EPUB_NS,
+    KIND_LABELS,
+    XHTML_NS,
+    Element,
+    HtmlRenderer,
+    add_text,
+    h,
+    safe_lang,
+    sub,
+    text_direction,
+    to_xhtml,
+)
+from edition.model import (
+    Block,
+    Division,
+    Edition,
+    Figure,
+    Intervention,
+    Link,
+    Note,
+    NoteRef,
+    Paragraph,
+    walk_blocks,
+)
+from edition.text import inline_text
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EPUB_TYPE = f"{{{EPUB_NS}}}type"
+SVG_NS = "http://www.w3.org/2000/svg"
+NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
+OPF_PATH = "EPUB/content.opf"
+
+#: The conformance claim of EPUB Accessibility 1.1, exactly as the specification spells it.
+CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+
+#: Image formats an EPUB 3 may use without a fallback (core media types), by their first bytes.
+_IMAGE_TYPES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"GIF87a", "image/gif", ".gif"),
+    (b"GIF89a", "image/gif", ".gif"),
+)
+_W3CDTF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+#: The earliest and latest times a zip entry can record.
+_ZIP_MIN = datetime(1980, 1, 1, tzinfo=UTC)
+_ZIP_MAX = datetime(2107, 12, 31, 23, 59, 58, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(slots=True)
+class TocEntry:
+    """One entry of the table of contents (nav document and NCX)."""
+
+    label: str
+    href: str
+    children: list[TocEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Document:
+    """One XHTML content document of the book."""
+
+    file: str
+    title: str
+    fill: Callable[[Element], None]
+    """Renders the document's content into its ``body``."""
+    body_type: str | None = None
+    """``epub:type`` of the ``body`` (``frontmatter``, ``bodymatter``, ``backmatter``)."""
+    linear: bool = True
+    landmark: tuple[str, str] | None = None
+    """``(epub:type, label)`` when the document is one of the book's landmarks."""
+    toc: list[TocEntry] = field(default_factory=list)
+    text: bool = False
+    """Part of the text itself (front, body, back): its footnotes follow it."""
+
+    @property
+    def id(self) -> str:
+        return PurePosixPath(self.file).stem
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A file of the book that is not a content document (style sheet, font, image)."""
+
+    file: str
+    media_type: str
+    data: bytes
+    id: str
+
+
+# --------------------------------------------------------------------------- the renderer
+
+
+class EpubRenderer(HtmlRenderer):
+    """The EPUB variant of the renderer: links across documents, footnote asides, apparatus links."""
+
+    medium = "epub"
+
+    def __init__(self, edition: Edition, pictures: dict[str, bytes] | None = None) -> None:
+        super().__init__(edition)
+        self.pictures = dict(pictures or {})
+        self.anchors: dict[str, str] = {}
+        """Anchor (an ``id``) → the content document that holds it; filled by a first pass."""
+        self.resolved = False
+        """Whether :attr:`anchors` is complete (the second, final pass)."""
+        self.current = ""
+        """The content document being rendered."""
+        self.pending_notes: list[str] = []
+        """Notes referred to in the current document whose aside is not yet written."""
+        self.language = safe_lang(edition.metadata.language) or "und"
+        self.images = self._images()
+        self.documents = self._plan()
+
+    # ------------------------------------------------------------------ hooks
+
+    def href(self, anchor: str) -> str:
+        """``#id`` inside the current document, ``file.xhtml#id`` for another one."""
+        file = self.anchors.get(anchor)
+        if file is None or file == self.current:
+            return f"#{anchor}"
+        return f"{file}#{anchor}"
+
+    def noteref_attrs(self, note: Note) -> dict[str, str | None]:
+        return {"role": "doc-noteref", EPUB_TYPE: "noteref", "aria-label": f"Note {note.label}"}
+
+    def intervention_extras(self, intervention: Intervention, wrapper: Element) -> None:
+        """A small link after the intervention to its row in the apparatus (which links back).
+
+        Inside a link (a name that links to its register entry) it cannot nest, so it
+        follows that link instead.
+        """
+        marker = h("a", {
+            "class": "app-ref",
+            "href": self.href(f"app-{intervention.id}"),
+            "aria-label": f"Apparatus: {KIND_LABELS[intervention.kind]}",
+            "title": sections.tip_words(intervention),
+        }, "°")
+        if self.link_depth:
+            self.after_link.append(marker)
+        else:
+            wrapper.addnext(marker)
+
+    # ------------------------------------------------------------------ overrides
+
+    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:
+        if node.note not in self.pending_notes:
+            self.pending_notes.append(node.note)
+        super().visit_NoteRef(node, parent)
+
+    def visit_Link(self, node: Link, parent: Element) -> None:
+        """A link to an id the book does not render (a header record, say) keeps only its words."""
+        target = node.target
+        if self.resolved and target and target.startswith("#") and target[1:] not in self.anchors:
+            self.inlines(node.children, sub(parent, "span", {"class": "ref"}))
+            return
+        super().visit_Link(node, parent)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self) -> dict[str, bytes]:
+        """Every content document as XHTML bytes, keyed by file name, in reading order.
+
+        Two passes: the first finds which document holds each id, the second links to it.
+        """
+        self.anchors, self.resolved = {}, False
+        for file, tree in self._render_all().items():
+            for element in tree.iter():
+                anchor = element.get("id") if isinstance(element.tag, str) else None
+                if anchor:
+                    self.anchors.setdefault(anchor, file)
+        self.resolved = True
+        return {file: serialise(tree) for file, tree in self._render_all().items()}
+
+    def _render_all(self) -> dict[str, Element]:
+        trees = {document.file: self.document(document) for document in self.documents}
+        trees["nav.xhtml"] = self.nav_document()
+        return {document.file: trees[document.file] for document in self.spine_documents()}
+
+    def spine_documents(self) -> list[Document]:
+        """The documents in reading order, with the navigation document after the title page."""
+        nav = Document("nav.xhtml", "Contents", lambda body: None, body_type="frontmatter",
+                       landmark=("toc", "Contents"))
+        documents = list(self.documents)
+        documents.insert(2, nav)
+        return documents
+
+    def page(self, title: str, body_type: str | None = None) -> tuple[Element, Element]:
+        """An empty XHTML content document: ``(html, body)``."""
+        html = etree.Element(f"{{{XHTML_NS}}}html", nsmap={None: XHTML_NS, "epub": EPUB_NS})
+        html.set("lang", self.language)
+        direction = text_direction(self.language)
+        if direction:
+            html.set("dir", direction)
+        head = sub(html, "head")
+        sub(head, "meta", {"charset": "utf-8"})
+        sub(head, "title", None, title)
+        for sheet in ("assets/base.css", "assets/epub.css"):
+            sub(head, "link", {"rel": "stylesheet", "type": "text/css", "href": sheet})
+        body = sub(html, "body")
+        if body_type:
+            body.set(EPUB_TYPE, body_type)
+        return html, body
+
+    def document(self, document: Document) -> Element:
+        self.current = document.file
+        self.pending_notes = []
+        self.link_depth = 0
+        self.after_link.clear()
+        html, body = self.page(document.title, document.body_type)
+        document.fill(body)
+        if document.text:
+            self.footnotes(body)
+        for image in html.iter(f"{{{XHTML_NS}}}img"):
+            packaged = self.images.get(image.get("src", ""))
+            if packaged is not None:
+                image.set("src", packaged.file)
+        return html
+
+    def footnotes(self, body: Element) -> None:
+        """The notes referred to in this document, as footnote asides after its text."""
+        if not self.pending_notes:
+            return
+        container = sub(body, "section", {"class": "footnotes", EPUB_TYPE: "footnotes", "aria-label": "Notes"})
+        done: set[str] = set()
+        while len(done) < len(self.pending_notes):  # a note may refer to another note
+            note = self.edition.note(next(n for n in self.pending_notes if n not in done))
+            done.add(note.id)
+            container.append(self.footnote(note))
+
+    def footnote(self, note: Note) -> Element:
+        """One note as an ``aside``: its label, its words, who wrote it, and a link back."""
+        aside = h("aside", {"id": f"note-{note.id}", "class": "footnote", EPUB_TYPE: "footnote",
+                            "role": "doc-footnote"})
+        label = h("span", {"class": "note-label"}, note.label)
+        blocks = note.blocks
+        if not blocks or (len(blocks) == 1 and isinstance(blocks[0], Paragraph) and blocks[0].role == "run"):
+            closing = sub(aside, "p")
+            closing.append(label)
+            add_text(closing, " ")
+            self.flow(blocks, closing)
+        else:
+            self.blocks(blocks, aside)
+            opening = aside[0]
+            if _local(opening) != "p":
+                opening = h("p")
+                aside.insert(0, opening)
+            label.tail = " " + (opening.text or "")
+            opening.text = None
+            opening.insert(0, label)
+            closing = aside[-1] if _local(aside[-1]) == "p" else sub(aside, "p")
+        add_text(closing, " ")
+        if note.responsibility:
+            sub(closing, "span", {"class": "resp"}, f"({note.responsibility})")
+            add_text(closing, " ")
+        sub(closing, "a", {"class": "backlink", "href": self.href(f"noteref-{note.id}"), "role": "doc-backlink",
+                           "aria-label": f"Back to note reference {note.label}"}, "↩")
+        return aside
+
+    # ------------------------------------------------------------------ the plan
+
+    def _plan(self) -> list[Document]:
+        edition = self.edition
+        meta = edition.metadata
+        documents = [
+            Document("cover.xhtml", "Cover", self.fill_cover, landmark=("cover", "Cover")),
+            Document("titlepage.xhtml", "Title page", self.fill_titlepage, body_type="frontmatter",
+                     landmark=("titlepage", "Title page")),
+        ]
+        if edition.front is not None:
+            front = edition.front
+            documents.append(Document(
+                "front.xhtml", self._heading(front, "Front matter"), lambda body: self.visit(front, body),
+                body_type="frontmatter", toc=self._toc(front.blocks, "front.xhtml"), text=True))
+        for index, segment in enumerate(body_segments(edition.body), start=1):
+            file = f"text-{index}.xhtml"
+            first = segment[0] if segment else None
+            if index == 1 and not isinstance(first, Division):
+                title = inline_text(edition.body.heading.content) if edition.body.heading else meta.title
+            elif isinstance(first, Division):
+                title = self._heading(first, f"Part {index}")
+            else:
+                title = f"Part {index}"
+            children = self._toc(segment[1:] if isinstance(first, Division) else segment, file)
+            if isinstance(first, Division):
+                children = self._toc(first.blocks, file) + children
+            documents.append(Document(
+                file, title or meta.title, self._text_filler(segment, index == 1), body_type="bodymatter",
+                landmark=("bodymatter", "Start of the text") if index == 1 else None,
+                toc=children, text=True))
+        if edition.back is not None:
+            back = edition.back
+            documents.append(Document(
+                "back.xhtml", self._heading(back, "Back matter"), lambda body: self.visit(back, body),
+                body_type="backmatter", toc=self._toc(back.blocks, "back.xhtml"), text=True))
+        if edition.interventions:
+            documents.append(Document("apparatus.xhtml", "Apparatus of interventions", self.fill_apparatus,
+                                      body_type="backmatter", landmark=("appendix", "Apparatus of interventions")))
+        if edition.entities:
+            kinds = {entity.kind for entity in edition.entities}
+            registers = [TocEntry(title, f"registers.xhtml#register-{key}")
+                         for kind, (key, title) in ENTITY_LABELS.items() if kind in kinds]
+            documents.append(Document("registers.xhtml", "Registers", self.fill_registers, body_type="backmatter",
+                                      landmark=("index", "Registers"), toc=registers))
+        documents.append(Document("colophon.xhtml", "About this edition", self.fill_colophon, body_type="backmatter",
+                                  landmark=("colophon", "About this edition")))
+        documents.append(Document("font-licence.xhtml", "Font licence", self.fill_font_licence,
+                                  body_type="backmatter", linear=False))
+        return documents
+
+    def _heading(self, division: Division, fallback: str) -> str:
+        return (inline_text(division.heading.content) if division.heading else "") or fallback
+
+    def _toc(self, blocks: Iterable[Block], file: str) -> list[TocEntry]:
+        """Entries for the divisions with headings among ``blocks``, nested as they are."""
+        entries: list[TocEntry] = []
+        for block in blocks:
+            if isinstance(block, Division):
+                children = self._toc(block.blocks, file)
+                label = inline_text(block.heading.content) if block.heading else ""
+                if label:
+                    entries.append(TocEntry(label, f"{file}#{block.id}", children))
+                else:
+                    entries.extend(children)
+        return entries
+
+    def _text_filler(self, segment: list[Block], first: bool) -> Callable[[Element], None]:
+        def fill(body: Element) -> None:
+            heading = self.edition.body.heading
+            if first and heading is not None:
+                element = sub(body, "h1", {"id": heading.id or f"{self.edition.body.id}-head", "class": "text-title"})
+                self.inlines(heading.content, element)
+            self.blocks(segment, body)
+
+        return fill
+
+    # ------------------------------------------------------------------ the documents around the text
+
+    def fill_cover(self, body: Element) -> None:
+        body.set("class", "cover")
+        section = sub(body, "section", {"class": "cover", "aria-label": "Cover"})
+        sub(section, "img", {"src": "images/cover.svg", "alt": cover_description(self.edition),
+                             EPUB_TYPE: "cover", "role": "doc-cover"})
+
+    def fill_titlepage(self, body: Element) -> None:
+        meta = self.edition.metadata
+        section = sub(body, "section", {"class": "titlepage", EPUB_TYPE: "titlepage",
+                                        "aria-labelledby": "titlepage-title"})
+        sub(section, "h1", {"id": "titlepage-title", "class": "title"}, meta.title)
+        if meta.subtitle:
+            sub(section, "p", {"class": "subtitle"}, meta.subtitle)
+        roles = sections.contributors_by_role(meta)
+        if roles:
+            facts = sub(section, "dl", {"class": "contributors"})
+            for role, names in roles:
+                sub(facts, "dt", None, role[:1].upper() + role[1:])
+                sub(facts, "dd", None, ", ".join(names))
+        if meta.edition:
+            sub(section, "p", {"class": "edition-statement"}, meta.edition)
+        imprint = ", ".join(v for v in (meta.publisher, meta.date) if v)
+        if imprint:
+            sub(section, "p", {"class": "imprint"}, imprint)
+
+    def fill_apparatus(self, body: Element) -> None:
+        section = sections.apparatus_section(self)
+        if section is not None:
+            section.set(EPUB_TYPE, "appendix")
+            section.set("role", "doc-appendix")
+            body.append(section)
+
+    def fill_registers(self, body: Element) -> None:
+        section = sections.registers_section(self)
+        if section is not None:
+            section.set("role", "doc-index")
+            body.append(section)
+
+    def fill_colophon(self, body: Element) -> None:
+        section = sections.metadata_section(self, self.medium)
+        section.set(EPUB_TYPE, "colophon")
+        section.set("role", "doc-colophon")
+        made = sub(section, "p", {"class": "made-with"})
+        add_text(made, "Made with the edition library from the TEI P5 source. Set in EB Garamond, "
+                       "embedded under the ")
+        sub(made, "a", {"href": "font-licence.xhtml"}, "SIL Open Font License")
+        add_text(made, ".")
+        body.append(section)
+
+    def fill_font_licence(self, body: Element) -> None:
+        section = sub(body, "section", {"id": "font-licence", "class": "font-licence",
+                                        "aria-labelledby": "font-licence-title"})
+        sub(section, "h2", {"id": "font-licence-title"}, "Font licence")
+        sub(section, "p", None, "This book embeds the typeface EB Garamond under the SIL Open Font License, "
+                                "Version 1.1, reproduced here as the licence requires.")
+        sub(section, "pre", {"class": "licence-text", "lang": "en"}, font_licence_text())
+
+    # ------------------------------------------------------------------ navigation
+
+    def toc_entries(self) -> list[TocEntry]:
+        entries = []
+        for document in self.documents:
+            if document.file in ("cover.xhtml", "font-licence.xhtml"):
+                continue
+            entries.append(TocEntry(document.title, document.file, document.toc))
+        return entries
+
+    def nav_document(self) -> Element:
+        self.current = "nav.xhtml"
+        html, body = self.page("Contents", "frontmatter")
+        toc = sub(body, "nav", {EPUB_TYPE: "toc", "id": "toc", "role": "doc-toc", "aria-labelledby": "toc-title"})
+        sub(toc, "h1", {"id": "toc-title"}, "Contents")
+
+        def entries(parent: Element, items: list[TocEntry]) -> None:
+            listing = sub(parent, "ol")
+            for item in items:
+                li = sub(listing, "li")
+                sub(li, "a", {"href": item.href}, item.label)
+                if item.children:
+                    entries(li, item.children)
+
+        entries(toc, self.toc_entries())
+        landmarks = sub(body, "nav", {EPUB_TYPE: "landmarks", "id": "landmarks", "hidden": "hidden",
+                                      "aria-labelledby": "landmarks-title"})
+        sub(landmarks, "h2", {"id": "landmarks-title"}, "Landmarks")
+        listing = sub(landmarks, "ol")
+        for document in self.spine_documents():
+            if document.landmark is not None:
+                kind, label = document.landmark
+                href = f"{document.file}#toc" if kind == "toc" else document.file
+                sub(sub(listing, "li"), "a", {EPUB_TYPE: kind, "href": href}, label)
+        return html
+
+    def ncx(self) -> bytes:
+        """The EPUB 2 table of contents, for reading systems that still read it."""
+        meta = self.edition.metadata
+        root = etree.Element(f"{{{NCX_NS}}}ncx", nsmap={None: NCX_NS}, version="2005-1")
+        root.set(XML_LANG, self.language)
+        head = etree.SubElement(root, f"{{{NCX_NS}}}head")
+        entries = self.toc_entries()
+
+        def depth(items: list[TocEntry]) -> int:
+            return 1 + max((depth(i.children) for i in items), default=0) if items else 0
+
+        for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(depth(entries))),
+                              ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
+            etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
+        etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docTitle"), f"{{{NCX_NS}}}text").text = meta.title
+        for author in meta.authors:
+            etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docAuthor"), f"{{{NCX_NS}}}text").text = author
+        nav_map = etree.SubElement(root, f"{{{NCX_NS}}}navMap")
+        counter = 0
+
+        def points(parent: Element, items: list[TocEntry]) -> None:
+            nonlocal counter
+            for item in items:
+                counter += 1
+                point = etree.SubElement(parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter}",
+                                         playOrder=str(counter))
+                label = etree.SubElement(point, f"{{{NCX_NS}}}navLabel")
+                etree.SubElement(label, f"{{{NCX_NS}}}text").text = item.label
+                etree.SubElement(point, f"{{{NCX_NS}}}content", src=item.href)
+                points(point, item.children)
+
+        points(nav_map, entries)
+        etree.indent(root, space="  ")
+        return etree.tostring(root, xml_declaration=True, encoding="utf-8") + b"\n"
+
+    # ------------------------------------------------------------------ resources
+
+    def _images(self) -> dict[str, Resource]:
+        """Each figure's image (by its path in the source) → the file the book carries."""
+        found: dict[str, Resource] = {}
+        for block in walk_blocks(self.edition.divisions):
+            if not isinstance(block, Figure) or not block.image or block.image in found:
+                continue
+            data = self.pictures.get(block.image)
+            if data is None:
+                raise RenderError(f"image {block.image!r} was not supplied to the EPUB", path=self.edition.path,
+                                  hint="put the image beside the TEI file, or fix graphic/@url")
+            media_type, extension = image_type(data, block.image, self.edition.path)
+            number = len(found) + 1
+            found[block.image] = Resource(f"images/figure-{number}{extension}", media_type, data, f"figure-{number}")
+        return found
+
+    def resources(self) -> list[Resource]:
+        """Style sheets, fonts, the cover and the figures' images."""
+        from edition.web import font_assets, package_file
+
+        items = [
+            Resource("assets/base.css", "text/css", epubcheck_safe_css(package_file("styles", "base.css").read_bytes()),
+                     "css-base"),
+            Resource("assets/epub.css", "text/css", package_file("styles", "epub.css").read_bytes(), "css-epub"),
+        ]
+        for asset in font_assets():
+            if asset.target.endswith(".ttf"):
+                name = PurePosixPath(asset.target).stem.lower()
+                items.append(Resource(asset.target, "font/ttf", asset.source.read_bytes(), f"font-{name}"))
+        items.append(Resource("images/cover.svg", "image/svg+xml", cover_svg(self.edition), "cover-image"))
+        items.extend(self.images.values())
+        return items
+
+
+def _local(element: Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def body_segments(body: Division) -> list[list[Block]]:
+    """The body split into content documents: the blocks before the first division, then each
+    top-level division with the undivided blocks that follow it (a byline after the last section)."""
+    segments: list[list[Block]] = []
+    current: list[Block] = []
+    for block in body.blocks:
+        if isinstance(block, Division) and current:
+            segments.append(current)
+            current = []
+        current.append(block)
+    if current or not segments:
+        segments.append(current)
+    return segments
+
+
+def serialise(tree: Element) -> bytes:
+    """XHTML bytes of a content document, with ``xml:lang`` beside every ``lang``."""
+    for element in tree.iter():
+        lang = element.get("lang") if isinstance(element.tag, str) else None
+        if lang is not None:
+            element.set(XML_LANG, lang)
+    return to_xhtml(tree)
+
+
+def image_type(data: bytes, name: str, path: str) -> tuple[str, str]:
+    """``(media type, extension)`` of an image an EPUB may carry, else a :class:`RenderError`."""
+    for magic, media_type, extension in _IMAGE_TYPES:
+        if data.startswith(magic):
+            return media_type, extension
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    head = data[:2048].lstrip()
+    if head.startswith((b"<?xml", b"<svg", b"<!--")) and b"<svg" in head:
+        return "image/svg+xml", ".svg"
+    raise RenderError(f"image {name!r} is not PNG, JPEG, GIF, WebP or SVG, which an EPUB can carry", path=path,
+                      hint="convert the image to PNG or JPEG")
+
+
+def epubcheck_safe_css(css: bytes) -> bytes:
+    """The style sheet with the string ``"\\\\"`` (one backslash) spelt ``"\\5C "``, which means the same.
+
+    EPUBCheck 5's CSS tokenizer misreads the escaped backslash as an escaped quotation mark
+    and reports the rest of the sheet as an error (CSS-008); the hexadecimal escape avoids it.
+    """
+    return css.replace(b'"\\\\"', b'"\\5C "')
+
+
+def font_licence_text() -> str:
+    from edition.web import font_assets
+
+    for asset in font_assets():
+        if not asset.target.endswith(".ttf"):
+            return asset.source.read_text(encoding="utf-8").replace("\r\n", "\n").strip() + "\n"
+    raise RenderError("the licence of the embedded font was not found", hint="reinstall fontpkg-eb-garamond")
+
+
+# --------------------------------------------------------------------------- the cover
+
+
+def cover_description(edition: Edition) -> str:
+    meta = edition.metadata
+    words = f"Cover: {meta.title}"
+    if meta.authors:
+        words += f", by {', '.join(meta.authors)}"
+    return words + "."
+
+
+def cover_svg(edition: Edition) -> bytes:
+    """A typographic cover (1200 × 1800) drawn from the metadata: authors, title, subtitle, editors."""
+    meta = edition.metadata
+    svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, version="1.1", viewBox="0 0 1200 1800",
+                        width="1200", height="1800", role="img")
+    svg.set("aria-labelledby", "cover-title")
+    svg.set(XML_LANG, safe_lang(meta.language) or "und")
+    etree.SubElement(svg, f"{{{SVG_NS}}}title", id="cover-title").text = cover_description(edition)
+    etree.SubElement(svg, f"{{{SVG_NS}}}rect", width="1200", height="1800", fill="#f4efe4")
+    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="60", y="60", width="1080", height="1680", fill="none",
+                     stroke="#6b1d1d", **{"stroke-width": "6"})
+    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="80", y="80", width="1040", height="1640", fill="none",
+                     stroke="#6b1d1d", **{"stroke-width": "2"})
+    family = "'EB Garamond', Garamond, Georgia, 'DejaVu Serif', serif"
+
+    def lines(text: str, x: int, y: float, size: int, width: int, colour: str = "#1c1a17",
+              style: str = "normal", limit: int = 99) -> float:
+        """Draw ``text`` wrapped to ``width`` characters; returns the y below the last line."""
+        wrapped = textwrap.wrap(text, width=width, break_long_words=True)[:limit]
+        element = etree.SubElement(svg, f"{{{SVG_NS}}}text", x=str(x), y=f"{y:.0f}", fill=colour,
+                                   **{"font-family": family, "font-size": str(size), "font-style": style,
+                                      "text-anchor": "middle"})
+        for index, line in enumerate(wrapped):
+            etree.SubElement(element, f"{{{SVG_NS}}}tspan", x=str(x),
+                             dy="0" if index == 0 else f"{size * 1.2:.0f}").text = line
+        return y + size * 1.2 * len(wrapped)
+
+    y = 260.0
+    if meta.authors:
+        y = lines(", ".join(meta.authors), 600, y, 50, 30, colour="#6b1d1d", limit=3) + 150
+    else:
+        y += 150
+    for size in (88, 78, 68, 60, 52, 46):
+        width = int(920 / (size * 0.58))  # characters a line: wide fallback fonts (DejaVu Serif) must fit too
+        if len(textwrap.wrap(meta.title, width=width)) <= 6:
+            break
+    y = lines(meta.title, 600, y, size, width, limit=8) + 50
+    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="500", y=f"{y:.0f}", width="200", height="4", fill="#6b1d1d")
+    y += 110
+    if meta.subtitle:
+        lines(meta.subtitle, 600, y, 42, 40, style="italic", limit=5)
+    footer = "Edited by " + ", ".join(meta.editors) if meta.editors else (meta.publisher or "")
+    if footer:
+        lines(footer, 600, 1560, 36, 46, colour="#6b1d1d", limit=2)
+    etree.indent(svg, space="  ")
+    for text in svg.iter(f"{{{SVG_NS}}}text"):  # white space between lines would shift centred lines
+        text.text = None
+        for span in text:
+            span.tail = None
+    return etree.tostring(svg, xml_declaration=True, encoding="utf-8") + b"\n"
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, str]]:
+    """``(property, value)`` pairs of EPUB Accessibility 1.1 metadata, true of this book."""
+    figures = [b for b in walk_blocks(edition.divisions) if isinstance(b, Figure) and b.image]
+    described = all(f.description.strip() for f in figures)
+    pairs = [("schema:accessMode", "textual")]
+    if figures:
+        pairs.append(("schema:accessMode", "visual"))
+    if described:
+        pairs.append(("schema:accessModeSufficient", "textual"))
+    if figures:
+        pairs.append(("schema:accessModeSufficient", "textual,visual"))
+    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability", "ARIA"]
+    if figures and described:
+        features.append("alternativeText")
+    if edition.entities:
+        features.append("index")
+    pairs += [("schema:accessibilityFeature", feature) for feature in features]
+    pairs.append(("schema:accessibilityHazard", "none"))
+    parts = [
+        "A critical edition with a table of contents, landmarks and a heading for every section, in a "
+        "logical reading order.",
+        "Notes are footnotes marked as such, placed after the section that refers to them, each linked "
+        "to its reference and back.",
+    ]
+    if edition.interventions:
+        parts.append("Every editorial intervention is marked in the text and linked, both ways, to its "
+                     "entry in the apparatus.")
+    if edition.entities:
+        parts.append("Registers of names link to every place a name is mentioned.")
+    if figures:
+        parts.append("Images have text alternatives." if described else
+                     "Some images have no text alternative in the source.")
+    parts.append("Words in other languages are marked with their language. The book sets no text colour "
+                 "and no fixed text size, so the reader's own settings apply.")
+    pairs.append(("schema:accessibilitySummary", " ".join(parts)))
+    return pairs
+
+
+def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime) -> bytes:
+    """The EPUB: ebooklib writes the package, :func:`normalise_zip` makes the archive reproducible."""
+    from ebooklib import epub
+
+    edition = renderer.edition
+    meta = edition.metadata
+    book = epub.EpubBook()
+    book.metadata = {}  # ebooklib starts with a random identifier and its own generator: neither is wanted
+    book.IDENTIFIER_ID = "pub-id"
+    book.set_identifier(meta.identifier)
+    book.title = meta.title
+    book.language = renderer.language
+    direction = text_direction(renderer.language)
+    if direction:
+        book.set_direction(direction)
+
+    def dc(name: str, value: str | None, attrs: dict[str, str] | None = None) -> None:
+        if value:
+            book.add_metadata("DC", name, value, attrs)
+
+    def meta_property(prop: str, value: str, refines: str | None = None, **more: str) -> None:
+        attrs = {"refines": f"#{refines}"} if refines else {}
+        attrs["property"] = prop
+        attrs.update(more)
+        book.add_metadata(None, "meta", value, attrs)
+
+    dc("title", meta.title, {"id": "title"})
+    meta_property("title-type", "main", "title")
+    if meta.subtitle:
+        dc("title", meta.subtitle, {"id": "subtitle"})
+        meta_property("title-type", "subtitle", "subtitle")
+    dc("language", renderer.language)
+    creators = contributors = 0
+    for person in meta.contributors:
+        if person.role == "author":
+            creators += 1
+            ident = f"creator-{creators}"
+            dc("creator", person.name, {"id": ident})
+        else:
+            contributors += 1
+            ident = f"contributor-{contributors}"
+            dc("contributor", person.name, {"id": ident})
+        if person.marc:
+            meta_property("role", person.marc, ident, scheme="marc:relators")
+    dc("publisher", meta.publisher)
+    if meta.date and _W3CDTF.match(meta.date):
+        dc("date", meta.date)
+    dc("source", meta.source)
+    dc("rights", meta.licence)
+    if meta.licence_url:
+        meta_property("dcterms:license", meta.licence_url)
+    dc("description", meta.abstract)
+    for subject in meta.subjects:
+        dc("subject", subject)
+    for prop, value in accessibility(edition, renderer):
+        meta_property(prop, value)
+    meta_property("dcterms:conformsTo", CONFORMS_TO)
+    certifier = meta.publisher or ", ".join(meta.editors) or ", ".join(meta.authors) or "The edition library"
+    meta_property("a11y:certifiedBy", certifier)
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+
+    spine: list[tuple[object, str]] = []
+    for document in renderer.spine_documents():
+        item = epub.EpubItem(uid=document.id, file_name=document.file, media_type="application/xhtml+xml",
+                             content=documents[document.file])
+        if document.file == "nav.xhtml":
+            item.properties = ["nav"]
+        book.add_item(item)
+        spine.append((item, "yes" if document.linear else "no"))
+    book.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
+                                content=renderer.ncx()))
+    for resource in renderer.resources():
+        if resource.id == "cover-image":
+            item = epub.EpubCover(uid=resource.id, file_name=resource.file)
+            item.media_type = resource.media_type
+            item.content = resource.data
+        else:
+            item = epub.EpubItem(uid=resource.id, file_name=resource.file, media_type=resource.media_type,
+                                 content=resource.data)
+        book.add_item(item)
+    book.spine = spine
+    first_text = next(d for d in renderer.documents if d.landmark and d.landmark[0] == "bodymatter")
+    book.guide = [
+        {"type": "cover", "title": "Cover", "href": "cover.xhtml"},
+        {"type": "title-page", "title": "Title page", "href": "titlepage.xhtml"},
+        {"type": "toc", "title": "Contents", "href": "nav.xhtml"},
+        {"type": "text", "title": first_text.title, "href": first_text.file},
+    ]
+    buffer = io.BytesIO()
+    options = {"raise_exceptions": True, "mtime": when, "epub3_landmark": False, "epub3_pages": False,
+               "compresslevel": 9}
+    with warnings.catch_warnings():
+        # ebooklib warns that it will raise in future just before it re-raises an OSError; the
+        # error itself is what matters (and filterwarnings=error would hide it behind the warning).
+        warnings.filterwarnings("ignore", message="In the future throwing exceptions", category=UserWarning)
+        epub.write_epub(buffer, book, options)
+    return normalise_zip(buffer.getvalue(), when, renderer.language, direction)
+
+
+def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
+    """The package document with ``xml:lang`` (and ``dir``) on ``package``, which ebooklib leaves out."""
+    root = etree.fromstring(data, etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True))
+    root.set(XML_LANG, language)
+    if direction:
+        root.set("dir", direction)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
+    """``when`` (UTC) as a zip entry's date and time, kept within the range zip can record."""
+    moment = min(max(when.astimezone(UTC), _ZIP_MIN), _ZIP_MAX)
+    return moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2
+
+
+def normalise_zip(data: bytes, when: datetime, language: str, direction: str | None) -> bytes:
+    """Rewrite ebooklib's archive reproducibly: ``mimetype`` first and stored, then the files in
+    ebooklib's (fixed) order, every entry with the same timestamp and permissions."""
+    stamp = zip_time(when)
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
+        names = source.namelist()
+        if "mimetype" not in names:
+            raise RenderError("ebooklib wrote no mimetype entry")
+        for name in ["mimetype", *(n for n in names if n != "mimetype")]:
+            content = source.read(name)
+            if name == OPF_PATH:
+                content = finish_opf(content, language, direction)
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.create_system = 3  # unix, whatever system builds it
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            target.writestr(info, content, compresslevel=None if name == "mimetype" else 9)
+    return output.getvalue()
+
+
+def render_epub(edition: Edition, pictures: dict[str, bytes], when: datetime) -> bytes:
+    """The EPUB 3 of an edition, as bytes; the same input gives the same bytes.
+
+    ``pictures`` holds the bytes of every figure's image, keyed by its path in the source
+    (:func:`edition.build.images`); ``when`` is the modification date the book records
+    (:func:`edition.build.source_date`: ``SOURCE_DATE_EPOCH`` or the edition's date).
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC).replace(microsecond=0)
+    renderer = EpubRenderer(edition, pictures)
+    documents = renderer.render()
+    try:
+        return package(renderer, documents, when)
+    except RenderError:
+        raise
+    except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
+        raise RenderError(f"could not package the EPUB: {type(error).__name__}: {error}", path=edition.path,
+                          hint="this is a bug in the edition library or ebooklib; please report it") from error
