@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import BAD, CORPUS, INTERVIEW, TEI_NS, tei_document
 
 import edition
+from conftest import BAD, CORPUS, INTERVIEW, TEI_NS, tei_document
 from edition import EditionError, EditionWarning, Limits, ParseError, SourceNotFoundError, UnsafeInputError
 from edition import ValidationError as TEIValidationError
 from edition.model import Link, Unknown, walk_inlines
@@ -188,7 +188,9 @@ def test_entity_expansion_bomb_is_refused_without_expanding() -> None:
     assert type(error) is UnsafeInputError
     assert_clear(error, path, line=2)
     assert "lol" not in str(error)
-    assert elapsed < 5, f"took {elapsed:.1f} s: the entities were expanded?"  # generous: it takes milliseconds
+    assert elapsed < 5, (
+        f"took {elapsed:.1f} s: the entities were expanded?"
+    )  # generous: it takes milliseconds
 
 
 def test_undeclared_entity_is_a_parse_error(write_tei: Callable[..., Path]) -> None:
@@ -203,7 +205,8 @@ def test_xinclude_is_never_resolved(tmp_path: Path, write_tei: Callable[..., Pat
     (tmp_path / "included.txt").write_text("INCLUDED-CONTENT-5b2e", encoding="utf-8")
     (tmp_path / "included.xml").write_text(f'<p xmlns="{TEI_NS}">INCLUDED-XML-5b2e</p>', encoding="utf-8")
     path = write_tei(
-        f'<p>Before <xi:include href="included.txt" parse="text"/> after.</p><xi:include href="included.xml"/>',
+        '<p>Before <xi:include href="included.txt" parse="text"/> after.</p>'
+        '<xi:include href="included.xml"/>',
         namespaces=f' xmlns:xi="{XI_NS}"',
     )
     with pytest.warns(EditionWarning, match="include") as caught:
@@ -219,7 +222,9 @@ def test_xinclude_is_never_resolved(tmp_path: Path, write_tei: Callable[..., Pat
 
 
 def test_javascript_link_is_refused_with_a_warning(write_tei: Callable[..., Path]) -> None:
-    path = write_tei('<p>Click <ref target="javascript:alert(1)">here</ref>, or <ref target="https://example.org/">there</ref>.</p>')
+    path = write_tei(
+        '<p>Click <ref target="javascript:alert(1)">here</ref>, or <ref target="https://example.org/">there</ref>.</p>'
+    )
     with pytest.warns(EditionWarning, match=r"javascript:alert\(1\)") as caught:
         ed = edition.load(path)
     assert len(caught) == 1
@@ -232,8 +237,16 @@ def test_javascript_link_is_refused_with_a_warning(write_tei: Callable[..., Path
 
 @pytest.mark.parametrize(
     "target",
-    ["JavaScript:alert(1)", " javascript:alert(1)", "java%73cript:alert(1)", "data:text/html,<b>x</b>",
-     "vbscript:msgbox(1)", "file:///etc/passwd", "//evil.example/", "https:evil.example"],
+    [
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java%73cript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "//evil.example/",
+        "https:evil.example",
+    ],
 )
 def test_other_unsafe_link_targets_are_refused(target: str, write_tei: Callable[..., Path]) -> None:
     path = write_tei(f'<p><ref target="{target.replace("<", "&lt;")}">x</ref></p>')
@@ -289,7 +302,9 @@ def test_utf8_with_byte_order_mark_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize("word", ["cafe", "café"])
 def test_utf16_without_byte_order_mark_is_refused_saying_so(tmp_path: Path, encoding: str, word: str) -> None:
     path = tmp_path / "utf16-no-bom.xml"
-    path.write_bytes(('<?xml version="1.0" encoding="UTF-16"?>\n' + tei_document(f"<p>{word}</p>")).encode(encoding))
+    path.write_bytes(
+        ('<?xml version="1.0" encoding="UTF-16"?>\n' + tei_document(f"<p>{word}</p>")).encode(encoding)
+    )
     error = load_error(path)
     assert type(error) is ParseError
     assert "UTF-16" in error.message
@@ -382,7 +397,9 @@ def test_unknown_elements_keep_their_text_with_a_warning_in_non_strict_mode() ->
         for word in words(expected):
             assert word in text, word
     assert words(ed.text()) == words(ed.text("diplomatic"))
-    found = {node.element for p in ed.paragraphs() for node in walk_inlines(p.content) if isinstance(node, Unknown)}
+    found = {
+        node.element for p in ed.paragraphs() for node in walk_inlines(p.content) if isinstance(node, Unknown)
+    }
     assert found == {"w", "material", "measure"}
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, INTERVIEW, REPO, TEI_NS
 from lxml import etree
 
 import edition
+from conftest import CORPUS, INTERVIEW, REPO, TEI_NS
 from edition.model import (
     Alternate,
     DateRef,
@@ -84,17 +84,38 @@ def shown(value: str | None) -> str:
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """A plain-text table with aligned columns, one row a line."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]
+    lines = [
+        " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines) + "\n"
 
 
 def interventions_table(ed: edition.Edition) -> str:
-    header = ("id", "kind", "found", "edited", "reason", "block", "certainty", "responsibility", "description")
+    header = (
+        "id",
+        "kind",
+        "found",
+        "edited",
+        "reason",
+        "block",
+        "certainty",
+        "responsibility",
+        "description",
+    )
     rows = [
-        (i.id, i.kind.value, shown(i.found), shown(i.edited), shown(i.reason), shown(i.block),
-         shown(i.certainty), shown(i.responsibility), shown(i.description))
+        (
+            i.id,
+            i.kind.value,
+            shown(i.found),
+            shown(i.edited),
+            shown(i.reason),
+            shown(i.block),
+            shown(i.certainty),
+            shown(i.responsibility),
+            shown(i.description),
+        )
         for i in ed.interventions
     ]
     return table(header, rows)
@@ -122,7 +143,9 @@ def test_model_dump(interview: edition.Edition, file_regression) -> None:
 
 
 def test_interventions_table(interview: edition.Edition, file_regression) -> None:
-    file_regression.check(interventions_table(interview), basename="interview_interventions", extension=".txt")
+    file_regression.check(
+        interventions_table(interview), basename="interview_interventions", extension=".txt"
+    )
 
 
 def test_notes_table(interview: edition.Edition, file_regression) -> None:
@@ -150,8 +173,11 @@ def test_lookups_by_id(interview: edition.Edition) -> None:
     assert interview.intervention("i-peoples").edited == "people’s"
     assert interview.entity("rferl").kind is edition.EntityKind.ORGANISATION
     for item in (*interview.notes, *interview.interventions, *interview.entities):
-        lookup = {edition.Note: interview.note, edition.Intervention: interview.intervention,
-                  edition.Entity: interview.entity}[type(item)]
+        lookup = {
+            edition.Note: interview.note,
+            edition.Intervention: interview.intervention,
+            edition.Entity: interview.entity,
+        }[type(item)]
         assert lookup(item.id) is item
     with pytest.raises(KeyError):
         interview.note("no-such-note")
@@ -181,7 +207,13 @@ def test_metadata(interview: edition.Edition) -> None:
     assert meta.date == "2026-11-25"
     assert meta.publisher == "The edition project"
     assert [p.topic for p in meta.principles] == [
-        "Correction", "Normalisation", "Quotation", "Hyphenation", "Segmentation", "Interpretation", "General"
+        "Correction",
+        "Normalisation",
+        "Quotation",
+        "Hyphenation",
+        "Segmentation",
+        "Interpretation",
+        "General",
     ]
     assert "Translation of: Russian. Radio Azadliq." in meta.source
 
@@ -203,7 +235,11 @@ def test_every_mention_with_an_entity_is_an_occurrence_and_back(interview: editi
 
 
 def test_every_note_ref_has_its_note_numbered_in_document_order(interview: edition.Edition) -> None:
-    refs = [(node.note, block) for node, block in nodes_with_block(interview.divisions) if isinstance(node, NoteRef)]
+    refs = [
+        (node.note, block)
+        for node, block in nodes_with_block(interview.divisions)
+        if isinstance(node, NoteRef)
+    ]
     assert len(refs) == len(interview.notes) == 22
     assert [interview.note(note_id).number for note_id, _ in refs] == list(range(1, 23))
     assert [note.number for note in interview.notes] == list(range(1, 23))
@@ -214,7 +250,9 @@ def test_every_note_ref_has_its_note_numbered_in_document_order(interview: editi
 
 
 def test_every_intervention_marks_its_place_in_the_text(interview: edition.Edition) -> None:
-    places = [(intervention_id(node), block) for node, block in text_nodes(interview) if intervention_id(node)]
+    places = [
+        (intervention_id(node), block) for node, block in text_nodes(interview) if intervention_id(node)
+    ]
     assert [i for i, _ in places] == [item.id for item in interview.interventions]
     for item_id, block in places:
         assert interview.intervention(item_id).block == block, item_id
@@ -235,7 +273,8 @@ def test_broadcaster_has_both_names_and_both_mentions_point_to_it(interview: edi
     mentions = {
         inline_text(node.children): node.entity
         for node, _ in text_nodes(interview)
-        if isinstance(node, Mention) and node.kind is edition.EntityKind.ORGANISATION
+        if isinstance(node, Mention)
+        and node.kind is edition.EntityKind.ORGANISATION
         and inline_text(node.children).startswith("Radio")
     }
     assert mentions == {"Radio Azadliq": "rferl", "Radio Liberty": "rferl"}
@@ -298,7 +337,9 @@ def test_generated_ids_never_collide_with_source_ids(write_tei: Callable[..., Pa
     # every id the model gives out (they all become anchors in one page) is unique
     ids = [node.id for node, _ in text_nodes(ed) if getattr(node, "id", None) is not None]
     ids += [note.id for note in ed.notes] + [item.id for item in ed.interventions]
-    assert len(ids) == 7 + 4 + 2 + 2 + 2, ids  # paragraphs, divisions (with body), mentions, notes, interventions
+    assert len(ids) == 7 + 4 + 2 + 2 + 2, (
+        ids
+    )  # paragraphs, divisions (with body), mentions, notes, interventions
     assert [i for i, count in Counter(ids).items() if count > 1] == []
 
 
@@ -314,8 +355,11 @@ def test_walk_blocks_yields_every_heading() -> None:
     poem = edition.load(CORPUS / "poem.xml")
     table = edition.load(CORPUS / "abbreviations-table.xml")
     poem_headings = [b for b in walk_blocks(poem.divisions) if isinstance(b, Paragraph) and b.role == "head"]
-    table_headings = [b for b in walk_blocks(table.divisions) if isinstance(b, Paragraph) and b.role == "head"]
+    table_headings = [
+        b for b in walk_blocks(table.divisions) if isinstance(b, Paragraph) and b.role == "head"
+    ]
     assert [inline_text(h.content) for h in poem_headings] == ["I'm nobody! Who are you?"]
     assert [inline_text(h.content) for h in table_headings] == [
-        "Inventory of the South storeroom", "Goods in the storeroom"
+        "Inventory of the South storeroom",
+        "Goods in the storeroom",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import threading
@@ -10,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import edition
+import external
 from edition.errors import RenderError, UnsafeInputError
 from edition.inspect import PdfFacts, dehyphenate, fold_hyphens, pdf_facts, pdftotext, without_markers
 from edition.text import missing_in_order, split_note_calls, words
-import external
 
 ROOT = Path(__file__).resolve().parents[1]
 INTERVIEW = ROOT / "sources" / "panahli-january-20.xml"
@@ -152,17 +153,22 @@ def test_reading_text_is_in_the_pdf_in_order(pages: list[str], interview: editio
     assert missing_in_order(expected, actual) == []
 
 
-def test_every_footnote_is_on_the_page_of_its_reference(screen_facts: PdfFacts, interview: edition.Edition) -> None:
+def test_every_footnote_is_on_the_page_of_its_reference(
+    screen_facts: PdfFacts, interview: edition.Edition
+) -> None:
     destinations = screen_facts.destinations
-    placed = {note.id: (destinations.get(f"noteref-{note.id}"), destinations.get(f"note-{note.id}"))
-              for note in interview.notes}
+    placed = {
+        note.id: (destinations.get(f"noteref-{note.id}"), destinations.get(f"note-{note.id}"))
+        for note in interview.notes
+    }
     assert all(ref is not None and body is not None for ref, body in placed.values()), placed
     wrong = {note: pair for note, pair in placed.items() if pair[0] != pair[1]}
     assert not wrong, f"notes on another page than their reference: {wrong}"
 
 
-def test_footnotes_are_numbered_as_in_the_model(pages: list[str], screen_facts: PdfFacts,
-                                                interview: edition.Edition) -> None:
+def test_footnotes_are_numbered_as_in_the_model(
+    pages: list[str], screen_facts: PdfFacts, interview: edition.Edition
+) -> None:
     for note in interview.notes:
         page = pages[screen_facts.destinations[f"note-{note.id}"] - 1]
         first_words = " ".join(words(_note_text(interview, note))[:3])
@@ -189,8 +195,9 @@ def test_interventions_show_the_reading_in_the_text_and_the_source_in_the_appara
             assert item.found not in body.split("Editorial principles")[-1] or item.found == "peoples"
 
 
-def test_apparatus_and_registers_print_page_numbers(pages: list[str], screen_facts: PdfFacts,
-                                                    interview: edition.Edition) -> None:
+def test_apparatus_and_registers_print_page_numbers(
+    pages: list[str], screen_facts: PdfFacts, interview: edition.Edition
+) -> None:
     text = "\n".join(pages).replace("\u00a0", " ")  # pdftotext writes no-break spaces as spaces
     azerbaijan = interview.intervention("i-azerbaijan")
     page = screen_facts.destinations[azerbaijan.id]
@@ -226,20 +233,24 @@ def test_without_source_date_epoch_the_date_is_the_editions(screen_facts: PdfFac
 
 
 def test_golden_text_per_page(pages: list[str], data_regression: object) -> None:
-    per_page = {f"page {n:02d}": [line.rstrip() for line in page.splitlines() if line.strip()]
-                for n, page in enumerate(pages, start=1)}
+    per_page = {
+        f"page {n:02d}": [line.rstrip() for line in page.splitlines() if line.strip()]
+        for n, page in enumerate(pages, start=1)
+    }
     data_regression.check(per_page)  # type: ignore[attr-defined]
 
 
 def test_golden_metadata(screen_facts: PdfFacts, data_regression: object) -> None:
-    data_regression.check({  # type: ignore[attr-defined]
-        "pages": screen_facts.pages,
-        "info": {k: v for k, v in screen_facts.info.items() if k != "Producer"},
-        "xmp": screen_facts.xmp,
-        "language": screen_facts.language,
-        "outline": [[level, title, page] for level, title, page in screen_facts.outline],
-        "page_size": list(screen_facts.page_size),
-    })
+    data_regression.check(
+        {  # type: ignore[attr-defined]
+            "pages": screen_facts.pages,
+            "info": {k: v for k, v in screen_facts.info.items() if k != "Producer"},
+            "xmp": screen_facts.xmp,
+            "language": screen_facts.language,
+            "outline": [[level, title, page] for level, title, page in screen_facts.outline],
+            "page_size": list(screen_facts.page_size),
+        }
+    )
 
 
 # ------------------------------------------------------------------ nothing fetched
@@ -253,8 +264,17 @@ def _tei_with_graphic(folder: Path, url: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "../outside.png", "http://example.org/x.png",
-                                 "//example.org/x.png", "data:image/png;base64,iVBORw0KGgo="])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "../outside.png",
+        "http://example.org/x.png",
+        "//example.org/x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+    ],
+)
 def test_graphic_outside_the_folder_is_refused_at_load(tmp_path: Path, url: str) -> None:
     with pytest.raises(UnsafeInputError) as caught:
         edition.load(_tei_with_graphic(tmp_path, url))
@@ -272,10 +292,10 @@ def test_a_network_graphic_is_never_fetched(tmp_path: Path) -> None:
     connections: list[object] = []
 
     def accept() -> None:
-        try:
-            connections.append(listener.accept())
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # the timeout: nobody connected, as it should be
+            connection, _ = listener.accept()
+            connections.append(connection.getpeername())
+            connection.close()
 
     thread = threading.Thread(target=accept)
     thread.start()

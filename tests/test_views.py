@@ -11,9 +11,9 @@ import difflib
 from collections.abc import Iterator
 
 import pytest
-from conftest import FOUND
 
 import edition
+from conftest import FOUND
 from edition.model import (
     Block,
     Division,
@@ -66,7 +66,9 @@ def test_diplomatic_view_is_the_found_text_without_the_site_navigation(
     found = words(found_text)
     diplomatic = words(interview.text("diplomatic"))
     navigation = words(found_text.strip().splitlines()[-1])
-    assert navigation[:2] == ["Ana", "səhifəNewsMemories"], "the found text's last line should be the navigation"
+    assert navigation[:2] == ["Ana", "səhifəNewsMemories"], (
+        "the found text's last line should be the navigation"
+    )
 
     matcher = difflib.SequenceMatcher(a=found, b=diplomatic, autojunk=False)
     differences = [op for op in matcher.get_opcodes() if op[0] != "equal"]
@@ -74,7 +76,9 @@ def test_diplomatic_view_is_the_found_text_without_the_site_navigation(
     assert len(differences) == 1, f"expected only the navigation removed, found: {shown}"
     tag, i1, i2, j1, j2 = differences[0]
     assert tag == "delete"
-    assert (i2, j1, j2) == (len(found), len(diplomatic), len(diplomatic)), "the deletion must be at the very end"
+    assert (i2, j1, j2) == (len(found), len(diplomatic), len(diplomatic)), (
+        "the deletion must be at the very end"
+    )
     assert found[i1:i2] == navigation
 
 

@@ -40,7 +40,7 @@ URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "srcs
 FORBIDDEN_ELEMENTS = frozenset({"iframe", "object", "embed", "svg", "math", "style", "base", "form", "frame"})
 
 #: What the reading view hides (screen.css), and what is not the text (tips, numbers, markers).
-NOT_TEXT = ("tip", "pnum", "noteref", "marker", "milestone")
+NOT_TEXT = ("tip", "pnum", "lnum", "noteref", "marker", "milestone")
 HIDDEN_IN_VIEW = {
     "reading": ("source", "iv deletion", "iv surplus"),
     "diplomatic": ("reading", "iv supplied"),

@@ -61,7 +61,8 @@ class Rule:
 
     behaviour: Behaviour
     role: str | None = None
-    """A refinement: the styled role (``emphasis``), the block role (``byline``), the break unit (``page``)."""
+    """A refinement: the styled role (``emphasis``), the block role (``byline``), or the
+    break unit (``page``)."""
     entity: EntityKind | None = None
     intervention: InterventionKind | None = None
 

@@ -61,8 +61,10 @@ def source_date(edition: Edition) -> datetime:
         try:
             return datetime.fromtimestamp(int(epoch), tz=UTC)
         except (ValueError, OverflowError):
-            raise EditionError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
-                               hint="set it to an integer, or unset it") from None
+            raise EditionError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
+                hint="set it to an integer, or unset it",
+            ) from None
     when = edition.metadata.date or ""
     for length, pattern in ((10, "%Y-%m-%d"), (7, "%Y-%m"), (4, "%Y")):
         with contextlib.suppress(ValueError):
@@ -80,20 +82,26 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     except OSError as error:
-        raise OutputError(f"cannot write: {error.strerror}", path=path,
-                          hint="check the output folder's permissions and free space") from None
+        raise OutputError(
+            f"cannot write: {error.strerror}",
+            path=path,
+            hint="check the output folder's permissions and free space",
+        ) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        Path(temporary).chmod(0o644)
+        Path(temporary).replace(path)
     except OSError as error:
         with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise OutputError(f"cannot write: {error.strerror}", path=path,
-                          hint="check the output folder's permissions and free space") from None
+            Path(temporary).unlink()
+        raise OutputError(
+            f"cannot write: {error.strerror}",
+            path=path,
+            hint="check the output folder's permissions and free space",
+        ) from None
 
 
 def _process_alive(pid: int) -> bool:
@@ -125,16 +133,25 @@ def images(edition: Edition, limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes
             continue
         path = (folder / block.image).resolve()
         if not path.is_relative_to(folder):
-            raise RenderError(f"image {block.image!r} resolves outside the edition's folder (a link?)",
-                              path=edition.path, hint="keep images inside the edition's folder")
+            raise RenderError(
+                f"image {block.image!r} resolves outside the edition's folder (a link?)",
+                path=edition.path,
+                hint="keep images inside the edition's folder",
+            )
         try:
             if path.stat().st_size > limits.max_image_bytes:
-                raise RenderError(f"image {block.image!r} is larger than {limits.max_image_bytes:,} bytes",
-                                  path=edition.path, hint="make the image smaller")
+                raise RenderError(
+                    f"image {block.image!r} is larger than {limits.max_image_bytes:,} bytes",
+                    path=edition.path,
+                    hint="make the image smaller",
+                )
             found[block.image] = path.read_bytes()
         except OSError:
-            raise RenderError(f"image {block.image!r} not found", path=edition.path,
-                              hint="put the image beside the TEI file, or fix graphic/@url") from None
+            raise RenderError(
+                f"image {block.image!r} not found",
+                path=edition.path,
+                hint="put the image beside the TEI file, or fix graphic/@url",
+            ) from None
     return found
 
 
@@ -145,8 +162,11 @@ def render_files(
     from edition import web
 
     files: dict[str, bytes] = {}
-    downloads = {label: name for fmt, label, name in (("pdf", "PDF", f"{stem}.pdf"), ("epub", "EPUB", f"{stem}.epub"))
-                 if fmt in formats}
+    downloads = {
+        label: name
+        for fmt, label, name in (("pdf", "PDF", f"{stem}.pdf"), ("epub", "EPUB", f"{stem}.epub"))
+        if fmt in formats
+    }
     pictures = images(edition)
     if "html" in formats:
         files["index.html"] = web.render_page(edition, downloads).encode("utf-8")
@@ -177,7 +197,8 @@ def build(
     """Build one TEI source into ``out_dir`` (default ``output/<stem>/``).
 
     ``formats`` is any of ``html``, ``pdf``, ``epub``; ``profile`` is ``screen`` or
-    ``press`` (the PDF's); ``trim`` the PDF's trim size (``6x9in``, ``a5``...). Raises :class:`~edition.errors.EditionError` on any user error,
+    ``press`` (the PDF's); ``trim`` the PDF's trim size (``6x9in``, ``a5``...). Raises
+    :class:`~edition.errors.EditionError` on any user error,
     in which case nothing in ``out_dir`` has changed.
     """
     source_path = Path(source)
@@ -199,8 +220,11 @@ def build(
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create the output folder: {error.strerror}", path=target,
-                          hint="check the path and its permissions") from None
+        raise OutputError(
+            f"cannot create the output folder: {error.strerror}",
+            path=target,
+            hint="check the path and its permissions",
+        ) from None
     remove_stale_temporaries(target)
     written: list[Path] = []
     for name, data in files.items():

@@ -18,10 +18,9 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from edition import behaviours as bh
-from edition.behaviours import Behaviour as B
-from edition.behaviours import Rule
+from edition.behaviours import Behaviour, Rule
 from edition.errors import EditionWarning, ParseError, UnsafeInputError
-from edition.header import XML_ID, XML_LANG, HeaderIndex, local, words_of
+from edition.header import XML_ID, XML_LANG, HeaderIndex, line_of, local, words_of
 from edition.model import (
     Alternate,
     Block,
@@ -61,6 +60,8 @@ from edition.model import (
 )
 from edition.tei import Limits
 from edition.text import inline_text
+
+B = Behaviour
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -183,7 +184,7 @@ class Builder:
 
     def warn_unknown(self, element: etree._Element) -> None:
         name = _name(element)
-        line, count = self.unknown.get(name, (element.sourceline or 0, 0))
+        line, count = self.unknown.get(name, (line_of(element) or 0, 0))
         self.unknown[name] = (line, count + 1)
 
     def report_unknown(self) -> None:
@@ -275,7 +276,9 @@ class Builder:
             case B.PARAGRAPH:
                 yield self.paragraph(element)
             case B.BLOCK:
-                yield Paragraph(element_id, None, self.content(element, element_id), role=rule.role or "block")
+                yield Paragraph(
+                    element_id, None, self.content(element, element_id), role=rule.role or "block"
+                )
             case B.CITATION:
                 yield Paragraph(element_id, None, self.content(element, element_id), role="bibl")
             case B.GROUP:
@@ -465,7 +468,7 @@ class Builder:
             raise UnsafeInputError(
                 f'graphic url "{raw}" points outside the edition\'s folder',
                 path=self.path,
-                line=graphic.sourceline,
+                line=line_of(graphic),
                 hint="use a relative path to an image inside the edition's folder",
             )
         return path
@@ -541,7 +544,9 @@ class Builder:
         target = safe_link(raw)
         if raw and target is None:
             warnings.warn(
-                EditionWarning(f"{self.path}:{element.sourceline}: link target {raw!r} refused (unsafe); text kept"),
+                EditionWarning(
+                    f"{self.path}:{line_of(element)}: link target {raw!r} refused (unsafe); text kept"
+                ),
                 stacklevel=5,
             )
         children = tuple(self.children(element))
@@ -555,7 +560,7 @@ class Builder:
             raise ParseError(
                 f"more than {self.limits.max_notes:,} notes",
                 path=self.path,
-                line=element.sourceline,
+                line=line_of(element),
                 hint="raise Limits.max_notes if the edition really has so many",
             )
         number = self.note_count
@@ -607,13 +612,15 @@ class Builder:
                 block=self.current_block,
                 responsibility=self.index.name(resp),
                 certainty=cert,
-                line=element.sourceline,
+                line=line_of(element),
                 description=description,
             )
         )
         return intervention_id
 
-    def _reason(self, *elements: etree._Element | None, attributes: tuple[str, ...] = ("reason",)) -> str | None:
+    def _reason(
+        self, *elements: etree._Element | None, attributes: tuple[str, ...] = ("reason",)
+    ) -> str | None:
         """The words for why: a category ``@ana`` points at, else the first of ``attributes`` set."""
         present = [e for e in elements if e is not None]
         for element in present:
@@ -633,11 +640,25 @@ class Builder:
             text = inline_text(children)
             reason = self._reason(element, attributes=("type",))
             if local(element) == "sic":
-                iid = self.record(element, InterventionKind.SIC, text, text, reason=reason,
-                                  resp=element.get("resp"), cert=element.get("cert"))
+                iid = self.record(
+                    element,
+                    InterventionKind.SIC,
+                    text,
+                    text,
+                    reason=reason,
+                    resp=element.get("resp"),
+                    cert=element.get("cert"),
+                )
                 return Marked(iid, InterventionKind.SIC, children)
-            iid = self.record(element, InterventionKind.CORRECTION, "", text, reason=reason,
-                              resp=element.get("resp"), cert=element.get("cert"))
+            iid = self.record(
+                element,
+                InterventionKind.CORRECTION,
+                "",
+                text,
+                reason=reason,
+                resp=element.get("resp"),
+                cert=element.get("cert"),
+            )
             return Alternate(iid, (), children)
         by_name = {local(p): p for p in parts}
         source_el, edited_el, kind = None, None, InterventionKind.CORRECTION

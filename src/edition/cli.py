@@ -6,6 +6,7 @@ non-zero; a traceback means a bug in the library.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import warnings
@@ -37,7 +38,7 @@ def _warnings_to_stderr(quiet: bool) -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("always", EditionWarning)
         original = warnings.showwarning
-        warnings.showwarning = show  # type: ignore[assignment]
+        warnings.showwarning = show
         try:
             yield
         finally:
@@ -67,18 +68,45 @@ def main(context: click.Context, quiet: bool, verbose: int) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "output", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: output/<stem>/ for each source).")
-@click.option("-f", "--format", "formats", default="html,pdf,epub", show_default=True,
-              help="Comma-separated formats: html, pdf, epub.")
-@click.option("--profile", type=click.Choice(["screen", "press"]), default="screen", show_default=True,
-              help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).")
-@click.option("--trim", default="6x9in", show_default=True,
-              help="PDF trim size: 6x9in, 5.5x8.5in, a5 or royal.")
-@click.option("--non-strict", is_flag=True, help="Load TEI outside the project's schema (unknown elements warn).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: output/<stem>/ for each source).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    default="html,pdf,epub",
+    show_default=True,
+    help="Comma-separated formats: html, pdf, epub.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["screen", "press"]),
+    default="screen",
+    show_default=True,
+    help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).",
+)
+@click.option(
+    "--trim", default="6x9in", show_default=True, help="PDF trim size: 6x9in, 5.5x8.5in, a5 or royal."
+)
+@click.option(
+    "--non-strict", is_flag=True, help="Load TEI outside the project's schema (unknown elements warn)."
+)
 @click.pass_context
-def build(context: click.Context, files: tuple[str, ...], output: str | None, formats: str, profile: str,
-          trim: str, non_strict: bool) -> None:
+def build(
+    context: click.Context,
+    files: tuple[str, ...],
+    output: str | None,
+    formats: str,
+    profile: str,
+    trim: str,
+    non_strict: bool,
+) -> None:
     """Build TEI FILES (default: every sources/*.xml) into output folders."""
     from edition.build import build as build_one
     from edition.build import parse_formats
@@ -91,8 +119,15 @@ def build(context: click.Context, files: tuple[str, ...], output: str | None, fo
         with _warnings_to_stderr(quiet), progress(len(sources), quiet=quiet) as advance:
             for source in sources:
                 target = Path(output) / source.stem if output and len(sources) > 1 else output
-                result = build_one(source, target, formats=chosen, profile=profile, trim=trim, strict=not non_strict,
-                                   on_step=lambda message, s=source: advance(s.name, message))
+                result = build_one(
+                    source,
+                    target,
+                    formats=chosen,
+                    profile=profile,
+                    trim=trim,
+                    strict=not non_strict,
+                    on_step=functools.partial(advance, source.name),
+                )
                 advance(source.name, None)
                 if not quiet:
                     click.echo(f"built {source} → {result.out_dir}/ ({', '.join(chosen)})")

@@ -193,12 +193,12 @@ class EpubRenderer(HtmlRenderer):
 
     # ------------------------------------------------------------------ overrides
 
-    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:
+    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:  # noqa: N802 (named after the node type)
         if node.note not in self.pending_notes:
             self.pending_notes.append(node.note)
         super().visit_NoteRef(node, parent)
 
-    def visit_Link(self, node: Link, parent: Element) -> None:
+    def visit_Link(self, node: Link, parent: Element) -> None:  # noqa: N802
         """A link to an id the book does not render (a header record, say) keeps only its words."""
         target = node.target
         if self.resolved and target and target.startswith("#") and target[1:] not in self.anchors:
@@ -237,7 +237,7 @@ class EpubRenderer(HtmlRenderer):
 
     def page(self, title: str, body_type: str | None = None) -> tuple[Element, Element]:
         """An empty XHTML content document: ``(html, body)``."""
-        html = etree.Element(f"{{{XHTML_NS}}}html", nsmap={None: XHTML_NS, "epub": EPUB_NS})
+        html = root_element(f"{{{XHTML_NS}}}html", {None: XHTML_NS, "epub": EPUB_NS})
         html.set("lang", self.language)
         direction = text_direction(self.language)
         if direction:
@@ -271,7 +271,8 @@ class EpubRenderer(HtmlRenderer):
         """The notes referred to in this document, as footnote asides after its text."""
         if not self.pending_notes:
             return
-        container = sub(body, "section", {"class": "footnotes", EPUB_TYPE: "footnotes", "aria-label": "Notes"})
+        container = sub(body, "section", {"class": "footnotes", EPUB_TYPE: "footnotes",
+                                          "aria-label": "Notes"})
         done: set[str] = set()
         while len(done) < len(self.pending_notes):  # a note may refer to another note
             note = self.edition.note(next(n for n in self.pending_notes if n not in done))
@@ -303,8 +304,8 @@ class EpubRenderer(HtmlRenderer):
         if note.responsibility:
             sub(closing, "span", {"class": "resp"}, f"({note.responsibility})")
             add_text(closing, " ")
-        sub(closing, "a", {"class": "backlink", "href": self.href(f"noteref-{note.id}"), "role": "doc-backlink",
-                           "aria-label": f"Back to note reference {note.label}"}, "↩")
+        sub(closing, "a", {"class": "backlink", "href": self.href(f"noteref-{note.id}"),
+                           "role": "doc-backlink", "aria-label": f"Back to note reference {note.label}"}, "↩")
         return aside
 
     # ------------------------------------------------------------------ the plan
@@ -344,16 +345,19 @@ class EpubRenderer(HtmlRenderer):
                 "back.xhtml", self._heading(back, "Back matter"), lambda body: self.visit(back, body),
                 body_type="backmatter", toc=self._toc(back.blocks, "back.xhtml"), text=True))
         if edition.interventions:
-            documents.append(Document("apparatus.xhtml", "Apparatus of interventions", self.fill_apparatus,
-                                      body_type="backmatter", landmark=("appendix", "Apparatus of interventions")))
+            documents.append(Document(
+                "apparatus.xhtml", "Apparatus of interventions", self.fill_apparatus, body_type="backmatter",
+                landmark=("appendix", "Apparatus of interventions")))
         if edition.entities:
             kinds = {entity.kind for entity in edition.entities}
             registers = [TocEntry(title, f"registers.xhtml#register-{key}")
                          for kind, (key, title) in ENTITY_LABELS.items() if kind in kinds]
-            documents.append(Document("registers.xhtml", "Registers", self.fill_registers, body_type="backmatter",
-                                      landmark=("index", "Registers"), toc=registers))
-        documents.append(Document("colophon.xhtml", "About this edition", self.fill_colophon, body_type="backmatter",
-                                  landmark=("colophon", "About this edition")))
+            documents.append(Document(
+                "registers.xhtml", "Registers", self.fill_registers, body_type="backmatter",
+                landmark=("index", "Registers"), toc=registers))
+        documents.append(Document(
+            "colophon.xhtml", "About this edition", self.fill_colophon, body_type="backmatter",
+            landmark=("colophon", "About this edition")))
         documents.append(Document("font-licence.xhtml", "Font licence", self.fill_font_licence,
                                   body_type="backmatter", linear=False))
         return documents
@@ -378,7 +382,8 @@ class EpubRenderer(HtmlRenderer):
         def fill(body: Element) -> None:
             heading = self.edition.body.heading
             if first and heading is not None:
-                element = sub(body, "h1", {"id": heading.id or f"{self.edition.body.id}-head", "class": "text-title"})
+                anchor = heading.id or f"{self.edition.body.id}-head"
+                element = sub(body, "h1", {"id": anchor, "class": "text-title"})
                 self.inlines(heading.content, element)
             self.blocks(segment, body)
 
@@ -456,7 +461,8 @@ class EpubRenderer(HtmlRenderer):
     def nav_document(self) -> Element:
         self.current = "nav.xhtml"
         html, body = self.page("Contents", "frontmatter")
-        toc = sub(body, "nav", {EPUB_TYPE: "toc", "id": "toc", "role": "doc-toc", "aria-labelledby": "toc-title"})
+        toc = sub(body, "nav", {EPUB_TYPE: "toc", "id": "toc", "role": "doc-toc",
+                                "aria-labelledby": "toc-title"})
         sub(toc, "h1", {"id": "toc-title"}, "Contents")
 
         def entries(parent: Element, items: list[TocEntry]) -> None:
@@ -482,7 +488,7 @@ class EpubRenderer(HtmlRenderer):
     def ncx(self) -> bytes:
         """The EPUB 2 table of contents, for reading systems that still read it."""
         meta = self.edition.metadata
-        root = etree.Element(f"{{{NCX_NS}}}ncx", nsmap={None: NCX_NS}, version="2005-1")
+        root = root_element(f"{{{NCX_NS}}}ncx", {None: NCX_NS}, version="2005-1")
         root.set(XML_LANG, self.language)
         head = etree.SubElement(root, f"{{{NCX_NS}}}head")
         entries = self.toc_entries()
@@ -493,9 +499,9 @@ class EpubRenderer(HtmlRenderer):
         for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(depth(entries))),
                               ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
             etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
-        etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docTitle"), f"{{{NCX_NS}}}text").text = meta.title
-        for author in meta.authors:
-            etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docAuthor"), f"{{{NCX_NS}}}text").text = author
+        for wrapper, words in (("docTitle", meta.title), *(("docAuthor", author) for author in meta.authors)):
+            holder = etree.SubElement(root, f"{{{NCX_NS}}}{wrapper}")
+            etree.SubElement(holder, f"{{{NCX_NS}}}text").text = words
         nav_map = etree.SubElement(root, f"{{{NCX_NS}}}navMap")
         counter = 0
 
@@ -524,21 +530,24 @@ class EpubRenderer(HtmlRenderer):
                 continue
             data = self.pictures.get(block.image)
             if data is None:
-                raise RenderError(f"image {block.image!r} was not supplied to the EPUB", path=self.edition.path,
+                raise RenderError(f"image {block.image!r} was not supplied to the EPUB",
+                                  path=self.edition.path,
                                   hint="put the image beside the TEI file, or fix graphic/@url")
             media_type, extension = image_type(data, block.image, self.edition.path)
             number = len(found) + 1
-            found[block.image] = Resource(f"images/figure-{number}{extension}", media_type, data, f"figure-{number}")
+            found[block.image] = Resource(f"images/figure-{number}{extension}", media_type, data,
+                                          f"figure-{number}")
         return found
 
     def resources(self) -> list[Resource]:
         """Style sheets, fonts, the cover and the figures' images."""
         from edition.web import font_assets, package_file
 
+        base = epubcheck_safe_css(package_file("styles", "base.css").read_bytes())
         items = [
-            Resource("assets/base.css", "text/css", epubcheck_safe_css(package_file("styles", "base.css").read_bytes()),
-                     "css-base"),
-            Resource("assets/epub.css", "text/css", package_file("styles", "epub.css").read_bytes(), "css-epub"),
+            Resource("assets/base.css", "text/css", base, "css-base"),
+            Resource("assets/epub.css", "text/css", package_file("styles", "epub.css").read_bytes(),
+                     "css-epub"),
         ]
         for asset in font_assets():
             if asset.target.endswith(".ttf"):
@@ -547,6 +556,11 @@ class EpubRenderer(HtmlRenderer):
         items.append(Resource("images/cover.svg", "image/svg+xml", cover_svg(self.edition), "cover-image"))
         items.extend(self.images.values())
         return items
+
+
+def root_element(tag: str, namespaces: dict[str | None, str], **attributes: str) -> Element:
+    """A root element that declares ``namespaces`` (the default namespace under the key ``None``)."""
+    return etree.Element(tag, attributes, nsmap=namespaces)  # type: ignore[arg-type]  # stubs lack the None key
 
 
 def _local(element: Element) -> str:
@@ -587,8 +601,8 @@ def image_type(data: bytes, name: str, path: str) -> tuple[str, str]:
     head = data[:2048].lstrip()
     if head.startswith((b"<?xml", b"<svg", b"<!--")) and b"<svg" in head:
         return "image/svg+xml", ".svg"
-    raise RenderError(f"image {name!r} is not PNG, JPEG, GIF, WebP or SVG, which an EPUB can carry", path=path,
-                      hint="convert the image to PNG or JPEG")
+    raise RenderError(f"image {name!r} is not PNG, JPEG, GIF, WebP or SVG, which an EPUB can carry",
+                      path=path, hint="convert the image to PNG or JPEG")
 
 
 def epubcheck_safe_css(css: bytes) -> bytes:
@@ -623,25 +637,25 @@ def cover_description(edition: Edition) -> str:
 def cover_svg(edition: Edition) -> bytes:
     """A typographic cover (1200 × 1800) drawn from the metadata: authors, title, subtitle, editors."""
     meta = edition.metadata
-    svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, version="1.1", viewBox="0 0 1200 1800",
-                        width="1200", height="1800", role="img")
+    svg = root_element(f"{{{SVG_NS}}}svg", {None: SVG_NS}, version="1.1", viewBox="0 0 1200 1800",
+                       width="1200", height="1800", role="img")
     svg.set("aria-labelledby", "cover-title")
     svg.set(XML_LANG, safe_lang(meta.language) or "und")
     etree.SubElement(svg, f"{{{SVG_NS}}}title", id="cover-title").text = cover_description(edition)
     etree.SubElement(svg, f"{{{SVG_NS}}}rect", width="1200", height="1800", fill="#f4efe4")
-    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="60", y="60", width="1080", height="1680", fill="none",
-                     stroke="#6b1d1d", **{"stroke-width": "6"})
-    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="80", y="80", width="1040", height="1640", fill="none",
-                     stroke="#6b1d1d", **{"stroke-width": "2"})
+    for inset, stroke in ((60, "6"), (80, "2")):
+        etree.SubElement(svg, f"{{{SVG_NS}}}rect", {
+            "x": str(inset), "y": str(inset), "width": str(1200 - 2 * inset), "height": str(1800 - 2 * inset),
+            "fill": "none", "stroke": "#6b1d1d", "stroke-width": stroke})
     family = "'EB Garamond', Garamond, Georgia, 'DejaVu Serif', serif"
 
     def lines(text: str, x: int, y: float, size: int, width: int, colour: str = "#1c1a17",
               style: str = "normal", limit: int = 99) -> float:
         """Draw ``text`` wrapped to ``width`` characters; returns the y below the last line."""
         wrapped = textwrap.wrap(text, width=width, break_long_words=True)[:limit]
-        element = etree.SubElement(svg, f"{{{SVG_NS}}}text", x=str(x), y=f"{y:.0f}", fill=colour,
-                                   **{"font-family": family, "font-size": str(size), "font-style": style,
-                                      "text-anchor": "middle"})
+        element = etree.SubElement(svg, f"{{{SVG_NS}}}text", {
+            "x": str(x), "y": f"{y:.0f}", "fill": colour, "font-family": family, "font-size": str(size),
+            "font-style": style, "text-anchor": "middle"})
         for index, line in enumerate(wrapped):
             etree.SubElement(element, f"{{{SVG_NS}}}tspan", x=str(x),
                              dy="0" if index == 0 else f"{size * 1.2:.0f}").text = line
@@ -814,7 +828,7 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
 
 def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
     """The package document with ``xml:lang`` (and ``dir``) on ``package``, which ebooklib leaves out."""
-    root = etree.fromstring(data, etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True))
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     root.set(XML_LANG, language)
     if direction:
         root.set("dir", direction)
@@ -824,7 +838,8 @@ def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
 def zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
     """``when`` (UTC) as a zip entry's date and time, kept within the range zip can record."""
     moment = min(max(when.astimezone(UTC), _ZIP_MIN), _ZIP_MAX)
-    return moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2
+    even_second = moment.second - moment.second % 2  # zip records seconds in twos
+    return moment.year, moment.month, moment.day, moment.hour, moment.minute, even_second
 
 
 def normalise_zip(data: bytes, when: datetime, language: str, direction: str | None) -> bytes:
@@ -865,5 +880,6 @@ def render_epub(edition: Edition, pictures: dict[str, bytes], when: datetime) ->
     except RenderError:
         raise
     except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
-        raise RenderError(f"could not package the EPUB: {type(error).__name__}: {error}", path=edition.path,
-                          hint="this is a bug in the edition library or ebooklib; please report it") from error
+        raise RenderError(f"could not package the EPUB: {type(error).__name__}: {error}",
+                          path=edition.path,
+                          hint="a bug in the edition library or ebooklib; please report it") from error

@@ -64,6 +64,12 @@ def local(element: etree._Element) -> str:
     return tag[len(TEI_NS) + 2 :]
 
 
+def line_of(element: etree._Element) -> int | None:
+    """The element's line in the source (lxml's stubs do not type ``sourceline``)."""
+    line = element.sourceline
+    return line if isinstance(line, int) else None
+
+
 def words_of(element: etree._Element | None, *, skip: frozenset[str] = frozenset()) -> str:
     """The text of an element with white space collapsed, leaving out descendants named in ``skip``."""
     if element is None:
@@ -172,7 +178,9 @@ def _source_words(source_desc: etree._Element | None) -> str:
             found.append(words_of(element))
         return found
 
-    return " ".join(_sentence(s) for child in source_desc if local(child) for s in sentences(child) if s.strip())
+    return " ".join(
+        _sentence(s) for child in source_desc if local(child) for s in sentences(child) if s.strip()
+    )
 
 
 def _sentence(text: str) -> str:
@@ -253,13 +261,16 @@ def read_metadata(root: etree._Element, text_lang: str | None) -> tuple[Metadata
         for part in all_of(header, "t:encodingDesc/t:editorialDecl/*")
         if local(part) and words_of(part)
     )
-    publisher = first(publication, "t:publisher|t:authority|t:distributor") if publication is not None else None
+    publisher = (
+        first(publication, "t:publisher|t:authority|t:distributor") if publication is not None else None
+    )
     authors = tuple(c.name for c in contributors if c.role == "author")
     metadata = Metadata(
         title=title,
         subtitle=words_of(sub) or None,
         contributors=contributors,
-        edition=words_of(first(header, "t:fileDesc/t:editionStmt/t:edition|t:fileDesc/t:editionStmt/t:p")) or None,
+        edition=words_of(first(header, "t:fileDesc/t:editionStmt/t:edition|t:fileDesc/t:editionStmt/t:p"))
+        or None,
         publisher=words_of(publisher) or None,
         date=_date_of(publication, root),
         identifier=_identifier(publication, title, authors),
@@ -270,7 +281,9 @@ def read_metadata(root: etree._Element, text_lang: str | None) -> tuple[Metadata
         languages=languages,
         principles=principles,
         created=words_of(first(header, "t:profileDesc/t:creation")) or None,
-        subjects=tuple(words_of(t) for t in all_of(header, "t:profileDesc/t:textClass//t:term") if words_of(t)),
+        subjects=tuple(
+            words_of(t) for t in all_of(header, "t:profileDesc/t:textClass//t:term") if words_of(t)
+        ),
         abstract=words_of(first(header, "t:profileDesc/t:abstract")) or None,
         revisions=tuple(
             Revision(c.get("when"), index.name(c.get("who")), words_of(c))

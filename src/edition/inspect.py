@@ -23,7 +23,9 @@ def pdftotext(path: Path, *, layout: bool = False) -> list[str]:
     """The text of every page (poppler's ``pdftotext``), one string per page."""
     tool = shutil.which("pdftotext")
     if tool is None:
-        raise EditionError("pdftotext is not installed", hint="install poppler-utils (apt-get install poppler-utils)")
+        raise EditionError(
+            "pdftotext is not installed", hint="install poppler-utils (apt-get install poppler-utils)"
+        )
     command = [tool, "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
@@ -87,7 +89,9 @@ def pdf_facts(path: Path) -> PdfFacts:
     except (pikepdf.PdfError, OSError) as error:
         raise EditionError(f"not a readable PDF: {error}", path=path) from None
     with pdf:
-        page_numbers = {page.objgen: index + 1 for index, page in enumerate(pdf.pages)}
+        page_numbers: dict[object, int] = {
+            page.objgen: index + 1 for index, page in enumerate(pdf.pages)
+        }
         destinations: dict[str, int] = {}
         names = pdf.Root.get("/Names")
         if names is not None and "/Dests" in names:
@@ -99,8 +103,18 @@ def pdf_facts(path: Path) -> PdfFacts:
         info = {str(k).lstrip("/"): str(v) for k, v in pdf.docinfo.items()}
         xmp: dict[str, str] = {}
         with pdf.open_metadata() as meta:
-            for key in ("dc:title", "dc:creator", "dc:language", "dc:description", "dc:rights", "dc:identifier",
-                        "pdf:Keywords", "xmp:CreateDate", "pdfxid:GTS_PDFXVersion", "pdfuaid:part"):
+            for key in (
+                "dc:title",
+                "dc:creator",
+                "dc:language",
+                "dc:description",
+                "dc:rights",
+                "dc:identifier",
+                "pdf:Keywords",
+                "xmp:CreateDate",
+                "pdfxid:GTS_PDFXVersion",
+                "pdfuaid:part",
+            ):
                 value = meta.get(key)
                 if value:
                     xmp[key] = ", ".join(sorted(value)) if isinstance(value, set | list) else str(value)

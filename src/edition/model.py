@@ -40,7 +40,8 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Styled:
-    """Highlighted, emphasised or otherwise marked-up text (``hi``, ``emph``, ``title``, ``foreign``, ``term``...)."""
+    """Highlighted, emphasised or otherwise marked-up text (``hi``, ``emph``, ``title``,
+    ``foreign``, ``term``...)."""
 
     role: str
     """What the mark-up means: ``emphasis``, ``highlight``, ``title``, ``foreign``, ``term``, ``segment``."""
@@ -63,7 +64,8 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """A name of a person, place or organisation (``persName``, ``placeName``, ``orgName``, ``name``, ``rs``)."""
+    """A name of a person, place or organisation (``persName``, ``placeName``, ``orgName``,
+    ``name``, ``rs``)."""
 
     id: str
     """Generated id of this mention (``m1``, ``m2``... in document order), the anchor registers link to."""
@@ -80,7 +82,8 @@ class DateRef:
 
     children: tuple[Inline, ...]
     when: str | None = None
-    """ISO 8601 value from ``@when``, or a range ``from/to`` built from ``@from``/``@to`` or ``@notBefore``/``@notAfter``."""
+    """ISO 8601 value from ``@when``, or a range ``from/to`` built from ``@from``/``@to``
+    or ``@notBefore``/``@notAfter``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,8 @@ class Link:
 
     children: tuple[Inline, ...]
     target: str | None
-    """``http``, ``https`` or ``mailto`` URL, a relative path, or ``#id`` inside the edition; ``None`` if refused."""
+    """``http``, ``https`` or ``mailto`` URL, a relative path, or ``#id`` inside the
+    edition; ``None`` if refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +306,8 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """A figure (``figure``) with an image (``graphic``), a caption (``head``) and a text alternative (``figDesc``)."""
+    """A figure (``figure``) with an image (``graphic``), a caption (``head``) and a text
+    alternative (``figDesc``)."""
 
     id: str | None
     image: str | None

@@ -44,9 +44,7 @@ BLEED = "3mm"
 
 #: The CMYK characterisation the press profile declares as its output intent (PDF/X needs one).
 #: Debian's libgs-common ships it (Artifex's SWOP profile, the US web-offset standard).
-CMYK_PROFILES = (
-    Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
-)
+CMYK_PROFILES = (Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),)
 CMYK_CONDITION = "CGATS TR 001"  # SWOP (coated), registered at the ICC registry
 
 
@@ -123,10 +121,10 @@ class PrintRenderer(HtmlRenderer):
                 self.blocks(division.blocks, text)
             else:
                 self.visit(division, text)
-        for part in (sections.apparatus_section(self), sections.registers_section(self)):
-            if part is not None:
-                part.set("class", (part.get("class", "") + " back-matter").strip())
-                body.append(part)
+        for back in (sections.apparatus_section(self), sections.registers_section(self)):
+            if back is not None:
+                back.set("class", (back.get("class", "") + " back-matter").strip())
+                body.append(back)
         _page_references(html)
         return html
 
@@ -158,8 +156,12 @@ class PrintRenderer(HtmlRenderer):
                 line = sub(colophon, "p", {"class": "colophon-entry"})
                 sub(line, "span", {"class": "colophon-label"}, f"{label}: ")
                 add_text(line, value)
-        sub(colophon, "p", {"class": "colophon-entry typeset"},
-            "Typeset in EB Garamond (SIL Open Font License) with the edition library and WeasyPrint.")
+        sub(
+            colophon,
+            "p",
+            {"class": "colophon-entry typeset"},
+            "Typeset in EB Garamond (SIL Open Font License) with the edition library and WeasyPrint.",
+        )
         yield colophon
         if meta.principles:
             principles = h("section", {"class": "principles front-matter", "id": "principles"})
@@ -172,11 +174,31 @@ class PrintRenderer(HtmlRenderer):
 
 
 def _role_words(role: str) -> str:
-    """"author" → "By", "editor" → "Edited by", "interviewee" → "Interviewee:"."""
+    """ "author" → "By", "editor" → "Edited by", "interviewee" → "Interviewee:"."""
     return {"author": "By", "editor": "Edited by"}.get(role, f"{role[:1].upper()}{role[1:]}:")
 
 
-_BLOCK_TAGS = frozenset("p div ul ol li dl dt dd table tbody tr td th figure figcaption blockquote section".split())
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "tbody",
+        "tr",
+        "td",
+        "th",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "section",
+    ]
+)
 
 
 def _inline_only(element: Element) -> None:
@@ -199,7 +221,8 @@ def _page_references(html: Element) -> None:
 def _strip_links(html: Element) -> None:
     """No interactive elements for press: links lose their targets (their text and page refs stay)."""
     for link in html.iter("{*}a"):
-        link.attrib.pop("href", None)
+        if "href" in link.attrib:
+            del link.attrib["href"]
 
 
 # ------------------------------------------------------------------ rendering
@@ -252,7 +275,7 @@ def print_assets(options: PrintOptions) -> dict[str, Asset]:
                 "no CMYK colour profile for the press PDF's output intent",
                 hint="install Debian's libgs-common (Ghostscript's ICC profiles)",
             )
-        assets["assets/output-intent.icc"] = Asset(profile, "assets/output-intent.icc")  # type: ignore[arg-type]
+        assets["assets/output-intent.icc"] = Asset(profile, "assets/output-intent.icc")
     return assets
 
 
@@ -265,12 +288,17 @@ def page_css(options: PrintOptions) -> str:
     if options.press:
         css += (
             f"@page {{ bleed: {BLEED}; marks: crop; }}\n"
-            '@color-profile device-cmyk { src: url("output-intent.icc"); components: cyan, magenta, yellow, black; }\n'
+            "@color-profile device-cmyk {\n"
+            '  src: url("output-intent.icc");\n'
+            "  components: cyan, magenta, yellow, black;\n"
+            "}\n"
         )
     return css
 
 
-def render_pdf(edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM) -> bytes:
+def render_pdf(
+    edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM
+) -> bytes:
     """The print edition as PDF bytes (same source and date → same bytes)."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
@@ -287,31 +315,52 @@ def render_pdf(edition: Edition, *, profile: str = "screen", when: datetime, tri
     fonts = FontConfiguration()  # @font-face rules load only through a font configuration
     profiles: dict[str, object] = {}  # and @color-profile rules only into a shared dictionary
     stylesheets = [
-        weasyprint.CSS(string=assets[f"assets/{name}"].source.read_text(encoding="utf-8"),
-                       base_url=f"{base}assets/{name}", url_fetcher=fetcher, font_config=fonts,
-                       color_profiles=profiles)
+        weasyprint.CSS(
+            string=assets[f"assets/{name}"].source.read_text(encoding="utf-8"),
+            base_url=f"{base}assets/{name}",
+            url_fetcher=fetcher,
+            font_config=fonts,
+            color_profiles=profiles,
+        )
         for name in ("base.css", "print.css")
     ]
-    stylesheets.append(weasyprint.CSS(string=page_css(options), base_url=f"{base}assets/page.css",
-                                      url_fetcher=fetcher, font_config=fonts, color_profiles=profiles))
+    stylesheets.append(
+        weasyprint.CSS(
+            string=page_css(options),
+            base_url=f"{base}assets/page.css",
+            url_fetcher=fetcher,
+            font_config=fonts,
+            color_profiles=profiles,
+        )
+    )
     document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher)
     variant = "pdf/x-4" if options.press else "pdf/ua-1"
     records = _WeasyPrintLog()
     try:
         with records, _source_date_epoch(when):
-            pdf = document.write_pdf(stylesheets=stylesheets, font_config=fonts, color_profiles=profiles,
-                                     pdf_variant=variant,
-                                     pdf_tags=not options.press,
-                                     output_intent="device-cmyk" if options.press else None,
-                                     finisher=_finisher(edition, options))
+            pdf = document.write_pdf(
+                stylesheets=stylesheets,
+                font_config=fonts,
+                color_profiles=profiles,
+                pdf_variant=variant,
+                pdf_tags=not options.press,
+                output_intent="device-cmyk" if options.press else None,
+                finisher=_finisher(edition, options),
+            )
     except Exception as error:  # WeasyPrint raises many kinds; a refused fetch is the user's
         if fetcher.refused:
-            raise RenderError(f"refused to fetch {fetcher.refused[0]}", path=edition.path,
-                              hint="images must be files inside the edition's folder") from None
+            raise RenderError(
+                f"refused to fetch {fetcher.refused[0]}",
+                path=edition.path,
+                hint="images must be files inside the edition's folder",
+            ) from None
         raise RenderError(f"layout failed: {type(error).__name__}: {error}", path=edition.path) from error
     if fetcher.refused:
-        raise RenderError(f"refused to fetch {fetcher.refused[0]}", path=edition.path,
-                          hint="images must be files inside the edition's folder")
+        raise RenderError(
+            f"refused to fetch {fetcher.refused[0]}",
+            path=edition.path,
+            hint="images must be files inside the edition's folder",
+        )
     for message in records.messages:
         log.info("WeasyPrint: %s", message)
     assert isinstance(pdf, bytes)
@@ -359,7 +408,7 @@ def _finisher(edition: Edition, options: PrintOptions) -> object:
     Press: name the output condition of the output intent (WeasyPrint names it after the
     CSS profile), and replace the random XMP DocumentID of PDF/X files with a derived one.
     """
-    import pydyf
+    import pydyf  # type: ignore[import-untyped]
 
     stable = f"xmp.did:{uuid.uuid5(uuid.NAMESPACE_URL, f'{edition.metadata.identifier}|{options.trim}')}"
 

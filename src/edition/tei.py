@@ -25,6 +25,7 @@ from edition.errors import (
     UnsafeInputError,
     ValidationError,
 )
+from edition.header import line_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,9 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 _PROLOG = re.compile(r"\A\ufeff?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
-_DECLARED_ENCODING = re.compile(r"""\A(?:\ufeff|\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARED_ENCODING = re.compile(
+    r"""\A(?:\ufeff|\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
+)
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -72,7 +75,9 @@ def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     except PermissionError:
         raise SourceNotFoundError("permission denied", path=path, hint="make the file readable") from None
     except IsADirectoryError:
-        raise SourceNotFoundError("is a directory", path=path, hint="give the path of a TEI .xml file") from None
+        raise SourceNotFoundError(
+            "is a directory", path=path, hint="give the path of a TEI .xml file"
+        ) from None
     except OSError as error:
         raise SourceNotFoundError(f"cannot read: {error.strerror}", path=path) from None
     if not data.strip():
@@ -104,7 +109,8 @@ def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     if rest.startswith("<!DOCTYPE"):
         line, column = _position(data, len(text[: len(text) - len(rest)].encode("utf-8")))
         raise UnsafeInputError(
-            "DOCTYPE declarations are not allowed (they can define entities that read files or expand without bound)",
+            "DOCTYPE declarations are not allowed "
+            "(they can define entities that read files or expand without bound)",
             path=path,
             line=line,
             column=column,
@@ -130,7 +136,7 @@ def parse(path: Path, limits: Limits = DEFAULT_LIMITS) -> etree._ElementTree:
     """Parse a TEI source safely. Raises :class:`ParseError` or :class:`UnsafeInputError`."""
     text = read_source(path, limits)
     try:
-        root = etree.fromstring(text.encode("utf-8"), _parser(), base_url=None)
+        root = etree.fromstring(text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = error.msg.split(", line ")[0] if error.msg else "malformed XML"
@@ -138,15 +144,15 @@ def parse(path: Path, limits: Limits = DEFAULT_LIMITS) -> etree._ElementTree:
         if "depth" in message.lower():
             hint = f"the document nests elements too deeply (limit {limits.max_depth})"
         raise ParseError(message, path=path, line=line, column=column, hint=hint) from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype:  # second line of defence: read_source refuses these already
+    tree: etree._ElementTree = root.getroottree()
+    if getattr(tree.docinfo, "doctype", ""):  # second line of defence: read_source refuses these already
         raise UnsafeInputError("DOCTYPE declarations are not allowed", path=path, line=1, hint="remove it")
     _check_depth(root, path, limits)
     for element in root.iter(etree.Entity):
         raise UnsafeInputError(
             "entity references are not allowed",
             path=path,
-            line=element.sourceline,
+            line=line_of(element),
             hint="write the character itself",
         )
     return tree
@@ -160,7 +166,7 @@ def _check_depth(root: etree._Element, path: Path, limits: Limits) -> None:
             raise ParseError(
                 f"elements nested {depth} deep, over the limit of {limits.max_depth}",
                 path=path,
-                line=element.sourceline,
+                line=line_of(element),
                 hint="flatten the structure, or raise Limits.max_depth",
             )
 
@@ -183,7 +189,7 @@ def check_structure(tree: etree._ElementTree, path: Path) -> list[EditionError]:
         name = root.tag.split("}")[-1] if isinstance(root.tag, str) else "?"
         hint = f'add xmlns="{TEI_NS}" to the root' if name == "TEI" else "is this a TEI P5 file?"
         where = "outside the TEI namespace" if name == "TEI" else f"<{name}>, expected <TEI>"
-        return [ValidationError(f"root element is {where}", path=path, line=root.sourceline, hint=hint)]
+        return [ValidationError(f"root element is {where}", path=path, line=line_of(root), hint=hint)]
     needed = {
         "t:teiHeader": "a teiHeader",
         "t:teiHeader/t:fileDesc/t:titleStmt/t:title": "a title (teiHeader/fileDesc/titleStmt/title)",
@@ -194,7 +200,7 @@ def check_structure(tree: etree._ElementTree, path: Path) -> list[EditionError]:
     for xpath, what in needed.items():
         if not root.xpath(xpath, namespaces={"t": TEI_NS}):
             problems.append(
-                ValidationError(f"the document lacks {what}", path=path, line=root.sourceline, hint="add it")
+                ValidationError(f"the document lacks {what}", path=path, line=line_of(root), hint="add it")
             )
     return problems
 

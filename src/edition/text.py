@@ -175,7 +175,10 @@ _NOTE_CALL = re.compile(r"^(.*[^\W\d_])(\d{1,3})$")
 
 
 def split_note_calls(found: list[str]) -> list[str]:
-    """Split footnote call numbers that text extraction glued to a word (``Azadliq1`` → ``Azadliq``, ``1``)."""
+    """Split footnote call numbers that text extraction glued to a word.
+
+    ``Azadliq1`` → ``Azadliq``, ``1``.
+    """
     out: list[str] = []
     for word in found:
         match = _NOTE_CALL.match(word)
