@@ -289,11 +289,6 @@ class TestSicCorr:
         assert "word is by the editor" in diplomatic  # a lone corr: the source had nothing there
         assert [p.topic for p in self.ed.metadata.principles] == ["Correction"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="header._source_words drops a bibl's own text when the bibl also holds a relatedItem: "
-        "metadata.source is 'Copy: An imaginary carbon copy of it.' without 'An imaginary typed report'",
-    )
     def test_source_description_keeps_the_bibl_text(self) -> None:
         assert self.ed.metadata.source.startswith("An imaginary typed report, invented for testing.")
         assert "Copy: An imaginary carbon copy of it." in self.ed.metadata.source
@@ -456,20 +451,10 @@ class TestStructure:
         assert figure.heading is not None and text_of(figure.heading) == "Figure 1. A test figure"
         assert figure.description == "A grey square standing for an illustration."
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="builder.Builder.blocks computes the level from the container's div ancestors, not "
-        "counting the container itself: a div in a div gets level 1 (chapter) and a div in that level 2",
-    )
     def test_nested_divisions_have_increasing_levels(self) -> None:
         levels = {d.type: d.level for d in all_of(self.ed.body, Division)}
         assert levels == {None: 0, "part": 1, "chapter": 2, "section": 3}
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="builder.Builder.block (B.SECTION) always passes part='body', so the divisions inside "
-        "front and back say part='body'",
-    )
     def test_divisions_in_front_and_back_say_where_they_are(self) -> None:
         ed = self.ed
         assert ed.front is not None and ed.back is not None

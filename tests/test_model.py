@@ -346,11 +346,6 @@ def test_generated_ids_never_collide_with_source_ids(write_tei: Callable[..., Pa
 # --------------------------------------------------------------------------- walking the model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.walk_blocks skips LineGroup headings and nested groups and the headings of "
-    "ListBlock, Table and Figure, although its docstring says 'including nested ones and headings'",
-)
 def test_walk_blocks_yields_every_heading() -> None:
     poem = edition.load(CORPUS / "poem.xml")
     table = edition.load(CORPUS / "abbreviations-table.xml")

@@ -8,7 +8,6 @@ none (``p12``, ``n3``, ``i5``, ``m40``), never reusing an id the source already 
 from __future__ import annotations
 
 import re
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -19,7 +18,7 @@ from lxml import etree
 
 from edition import behaviours as bh
 from edition.behaviours import Behaviour, Rule
-from edition.errors import EditionWarning, ParseError, UnsafeInputError
+from edition.errors import ParseError, UnsafeInputError
 from edition.header import XML_ID, XML_LANG, HeaderIndex, line_of, local, words_of
 from edition.model import (
     Alternate,
@@ -95,8 +94,8 @@ def safe_link(raw: str | None) -> str | None:
         if parts.scheme in {"http", "https"} and not parts.netloc:
             return None
         return target
-    if probe.startswith("//") or probe.startswith("\\"):
-        return None
+    if probe.startswith(("//", "/\\")) or "\\" in probe:
+        return None  # network paths, and backslashes browsers read as slashes
     return target
 
 
@@ -158,6 +157,10 @@ class Builder:
         """Unknown element name → (first line, count), for one warning per name."""
         self.block_stack: list[str | None] = [None]
         self.in_note = 0
+        self.part = "body"
+        """The part of the text being built (``front``, ``body``, ``back``)."""
+        self.notices: list[str] = []
+        """Warnings for the user, given by :func:`edition.load` once the text is built."""
 
     # ------------------------------------------------------------------ ids and context
 
@@ -187,17 +190,16 @@ class Builder:
         line, count = self.unknown.get(name, (line_of(element) or 0, 0))
         self.unknown[name] = (line, count + 1)
 
-    def report_unknown(self) -> None:
-        """One warning per unknown element name, with its first line and how often it occurs."""
+    def report_unknown(self) -> list[str]:
+        """The warnings of this build: one per unknown element name (first line, count), then the rest."""
+        unknown = []
         for name, (line, count) in sorted(self.unknown.items()):
             times = "once" if count == 1 else f"{count} times"
-            warnings.warn(
-                EditionWarning(
-                    f"{self.path}:{line}: <{name}> ({times}) is not an element the library knows; "
-                    "its text is kept as plain text"
-                ),
-                stacklevel=4,
+            unknown.append(
+                f"{self.path}:{line}: <{name}> ({times}) is not an element the library knows; "
+                "its text is kept as plain text"
             )
+        return unknown + self.notices
 
     # ------------------------------------------------------------------ blocks
 
@@ -206,9 +208,11 @@ class Builder:
         rule = bh.rule_for(local(element))
         default = rule.role if rule and rule.role else None
         division_id = element.get(XML_ID) or (default if default and level == 0 else self.new_id("div"))
+        if level == 0:
+            self.part = part
         self.block_stack.append(division_id)
         try:
-            blocks = list(self.blocks(element))
+            blocks = list(self.blocks(element, level))
         finally:
             self.block_stack.pop()
         heading_at = next(
@@ -222,7 +226,7 @@ class Builder:
             level=level,
             heading=heading,
             blocks=tuple(blocks),
-            part=part,  # type: ignore[arg-type]
+            part=self.part,  # type: ignore[arg-type]
         )
 
     def blocks(self, container: etree._Element, level: int | None = None) -> Iterator[Block]:
@@ -256,7 +260,9 @@ class Builder:
 
     @staticmethod
     def _level(element: etree._Element) -> int:
-        return sum(1 for a in element.iterancestors() if local(a) == "div")
+        """The division level of what an element contains: the divisions around it, itself included."""
+        own = 1 if local(element) == "div" else 0
+        return own + sum(1 for a in element.iterancestors() if local(a) == "div")
 
     def _holds_blocks(self, element: etree._Element) -> bool:
         for child in element:
@@ -543,12 +549,7 @@ class Builder:
         raw = element.get("target")
         target = safe_link(raw)
         if raw and target is None:
-            warnings.warn(
-                EditionWarning(
-                    f"{self.path}:{line_of(element)}: link target {raw!r} refused (unsafe); text kept"
-                ),
-                stacklevel=5,
-            )
+            self.notices.append(f"{self.path}:{line_of(element)}: link target {raw!r} refused (unsafe); text kept")
         children = tuple(self.children(element))
         if not _trimmed(list(children)) and target:
             children = (Text(target),)
@@ -701,9 +702,7 @@ class Builder:
         removed = (element.get("reason") or "").lower() in bh.REMOVAL_REASONS
         kind = InterventionKind.REMOVAL if removed else InterventionKind.GAP
         described = " ".join(words_of(d) for d in element if _is_element(d) and local(d) == "desc")
-        extent = element.get("extent") or " ".join(
-            v for v in (element.get("quantity"), element.get("unit")) if v
-        )
+        extent = element.get("extent") or _quantity(element.get("quantity"), element.get("unit"))
         reason = self._reason(element, attributes=("reason", "agent"))
         description = described or ", ".join(v for v in (humanise(element.get("reason")), extent) if v)
         iid = self.record(
@@ -736,6 +735,14 @@ class Builder:
 
 
 # ------------------------------------------------------------------ small helpers
+
+
+def _quantity(quantity: str | None, unit: str | None) -> str:
+    """``@quantity`` and ``@unit`` in words: ``3`` + ``line`` → ``3 lines``."""
+    if not unit:
+        return quantity or ""
+    plural = quantity not in (None, "1") and not unit.endswith("s")
+    return " ".join(v for v in (quantity, unit + ("s" if plural else "")) if v)
 
 
 def _positive(value: str | None) -> int:

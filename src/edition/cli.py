@@ -1,6 +1,6 @@
 """The ``edition`` command: build, validate, info (and check, watch).
 
-A user error prints one line, ``error: file:line:col: message (what to do)``, and exits
+A user error prints one line, ``file:line:col: message (what to do)``, and exits
 non-zero; a traceback means a bug in the library.
 """
 
@@ -23,7 +23,8 @@ log = logging.getLogger("edition")
 
 
 def _fail(error: EditionError) -> None:
-    click.echo(f"error: {error}", err=True)
+    """One line: ``file:line:col: message (hint)``, or ``edition: message`` when no file is involved."""
+    click.echo(str(error) if error.where else f"edition: {error}", err=True)
     sys.exit(1)
 
 
@@ -67,7 +68,7 @@ def main(context: click.Context, quiet: bool, verbose: int) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -136,7 +137,7 @@ def build(
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--non-strict", is_flag=True, help="Check only the structure the library needs.")
 @click.pass_context
 def validate(context: click.Context, files: tuple[str, ...], non_strict: bool) -> None:
@@ -162,7 +163,7 @@ def validate(context: click.Context, files: tuple[str, ...], non_strict: bool) -
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--non-strict", is_flag=True, help="Load TEI outside the project's schema.")
 @click.pass_context
 def info(context: click.Context, file: str, non_strict: bool) -> None:

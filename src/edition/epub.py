@@ -193,12 +193,12 @@ class EpubRenderer(HtmlRenderer):
 
     # ------------------------------------------------------------------ overrides
 
-    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:  # noqa: N802 (named after the node type)
+    def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:
         if node.note not in self.pending_notes:
             self.pending_notes.append(node.note)
         super().visit_NoteRef(node, parent)
 
-    def visit_Link(self, node: Link, parent: Element) -> None:  # noqa: N802
+    def visit_Link(self, node: Link, parent: Element) -> None:
         """A link to an id the book does not render (a header record, say) keeps only its words."""
         target = node.target
         if self.resolved and target and target.startswith("#") and target[1:] not in self.anchors:

@@ -159,24 +159,31 @@ def index_header(root: etree._Element) -> HeaderIndex:
 
 
 def _source_words(source_desc: etree._Element | None) -> str:
-    """The source description as sentences: each part of a ``bibl`` its own sentence."""
+    """The source description as sentences: each part of a ``bibl`` its own sentence.
+
+    A ``bibl`` written as prose (text of its own between its parts) stays one sentence;
+    related items (``relatedItem``: the original of a translation, a copy) follow it.
+    """
     if source_desc is None:
         return ""
+
+    def related_sentences(part: etree._Element) -> list[str]:
+        related = " ".join(_sentence(s) for child in part if local(child) for s in sentences(child))
+        kind = (part.get("type") or "related").replace("translationOf", "translation of")
+        return [f"{kind[:1].upper()}{kind[1:]}: {related}"] if related else []
 
     def sentences(element: etree._Element) -> list[str]:
         if local(element) not in {"bibl", "listBibl", "relatedItem"}:
             return [words_of(element)]
-        found: list[str] = []
-        for part in element:
-            if local(part) == "relatedItem":
-                related = " ".join(_sentence(s) for child in part if local(child) for s in sentences(child))
-                kind = (part.get("type") or "related").replace("translationOf", "translation of")
-                found.append(f"{kind[:1].upper()}{kind[1:]}: {related}" if related else "")
-            elif local(part):
-                found.extend(sentences(part))
-        if not found and element.text:
-            found.append(words_of(element))
-        return found
+        related = [part for part in element if local(part) == "relatedItem"]
+        prose = (element.text or "").strip() or any(
+            (child.tail or "").strip() for child in element if local(child) != "relatedItem"
+        )
+        if local(element) == "bibl" and prose:
+            found = [words_of(element, skip=frozenset({"relatedItem"}))]
+        else:
+            found = [s for part in element if local(part) and local(part) != "relatedItem" for s in sentences(part)]
+        return found + [s for part in related for s in related_sentences(part)]
 
     return " ".join(
         _sentence(s) for child in source_desc if local(child) for s in sentences(child) if s.strip()

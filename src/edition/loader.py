@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from edition.behaviours import TEI_NS
 from edition.builder import Builder, finish_entities
-from edition.errors import ValidationError
+from edition.errors import EditionWarning, ValidationError
 from edition.header import XML_LANG, first, read_metadata
 from edition.model import Division, Edition
 from edition.tei import DEFAULT_LIMITS, Limits, parse, validate
@@ -47,7 +48,8 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
         parts[part] = builder.section(element, 0, part) if element is not None else None
     body = parts["body"]
     assert body is not None
-    builder.report_unknown()
+    for notice in builder.report_unknown():
+        warnings.warn(EditionWarning(notice), stacklevel=2)
     return Edition(
         path=str(source),
         metadata=metadata,

@@ -592,13 +592,24 @@ def walk_blocks(blocks: tuple[Block, ...] | list[Block]) -> Iterator[Block]:
                 yield from walk_blocks(children)
             case Quotation(blocks=children) | Group(blocks=children):
                 yield from walk_blocks(children)
-            case ListBlock(items=items):
+            case LineGroup(heading=heading, items=items):
+                if heading is not None:
+                    yield heading
+                yield from walk_blocks(tuple(item for item in items if isinstance(item, LineGroup)))
+            case ListBlock(heading=heading, items=items):
+                if heading is not None:
+                    yield heading
                 for item in items:
                     yield from walk_blocks(item.blocks)
-            case Table(rows=rows):
+            case Table(heading=heading, rows=rows):
+                if heading is not None:
+                    yield heading
                 for row in rows:
                     for cell in row.cells:
                         yield from walk_blocks(cell.blocks)
+            case Figure(heading=heading):
+                if heading is not None:
+                    yield heading
             case Paragraph(content=content):
                 for node in walk_inlines(content):
                     if isinstance(node, Embedded):

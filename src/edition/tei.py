@@ -35,7 +35,8 @@ class Limits:
     max_bytes: int = 64 * 1024 * 1024
     """Largest source file, in bytes (a 700-page book is about 3 MB of TEI)."""
     max_depth: int = 128
-    """Deepest element nesting (real TEI rarely passes 30)."""
+    """Deepest element nesting (real TEI rarely passes 30). The XML parser itself refuses
+    more than 255, so a larger value has no effect."""
     max_notes: int = 100_000
     """Most notes in one text."""
     max_image_bytes: int = 32 * 1024 * 1024
@@ -82,10 +83,19 @@ def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
         raise SourceNotFoundError(f"cannot read: {error.strerror}", path=path) from None
     if not data.strip():
         raise ParseError("file is empty", path=path, line=1, column=1, hint="it should hold a TEI document")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ParseError("file is UTF-16", path=path, line=1, column=1, hint="save it as UTF-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        raise ParseError("file is UTF-16 or UTF-32", path=path, line=1, column=1, hint="save it as UTF-8")
+    if b"\x00" in data:
+        line, column = _position(data, data.index(b"\x00"))
+        raise ParseError(
+            "file contains a NUL byte",
+            path=path,
+            line=line,
+            column=column,
+            hint="XML cannot contain NUL; is this a text file?",
+        )
     declared = _DECLARED_ENCODING.match(data[:200].decode("latin-1"))
-    if declared and declared.group(1).lower().replace("_", "-") not in {"utf-8", "utf8"}:
+    if declared and declared.group(1).lower() != "utf-8":
         raise ParseError(
             f'file declares encoding "{declared.group(1)}"',
             path=path,
@@ -141,8 +151,9 @@ def parse(path: Path, limits: Limits = DEFAULT_LIMITS) -> etree._ElementTree:
         line, column = error.position
         message = error.msg.split(", line ")[0] if error.msg else "malformed XML"
         hint = "fix the XML"
-        if "depth" in message.lower():
-            hint = f"the document nests elements too deeply (limit {limits.max_depth})"
+        if "depth" in message.lower():  # libxml2's own bound (256) met before ours
+            message = f"elements nested too deeply (over the limit of {limits.max_depth})"
+            hint = "flatten the structure"
         raise ParseError(message, path=path, line=line, column=column, hint=hint) from None
     tree: etree._ElementTree = root.getroottree()
     if getattr(tree.docinfo, "doctype", ""):  # second line of defence: read_source refuses these already
@@ -212,11 +223,11 @@ def validate(tree: etree._ElementTree, path: Path, *, strict: bool = True) -> li
     valid TEI outside the project's subset still loads (unknown elements keep their text).
     """
     problems = check_structure(tree, path)
-    if problems or not strict:
+    if not strict or (problems and tree.getroot().tag != f"{{{TEI_NS}}}TEI"):
         return problems
-    schema = project_schema()
+    schema = project_schema()  # its messages name the element and line; prefer them
     if schema.validate(tree):
-        return []
+        return problems
     return [
         ValidationError(
             entry.message,

@@ -34,7 +34,7 @@ CONTENT_SECURITY_POLICY = (
 class Asset:
     """A file the page needs, copied into the output folder at ``target``."""
 
-    source: Traversable
+    source: Traversable | Path
     target: str
 
 
@@ -48,9 +48,9 @@ def font_assets() -> Iterator[Asset]:
     import fontpkg_eb_garamond
 
     files = Path(fontpkg_eb_garamond.ROOT)
-    yield Asset(files / "files" / "EBGaramond[wght].ttf", "assets/fonts/EBGaramond.ttf")  # type: ignore[arg-type]
-    yield Asset(files / "files" / "EBGaramond-Italic[wght].ttf", "assets/fonts/EBGaramond-Italic.ttf")  # type: ignore[arg-type]
-    yield Asset(files / "LICENSE", "assets/fonts/OFL.txt")  # type: ignore[arg-type]
+    yield Asset(files / "files" / "EBGaramond[wght].ttf", "assets/fonts/EBGaramond.ttf")
+    yield Asset(files / "files" / "EBGaramond-Italic[wght].ttf", "assets/fonts/EBGaramond-Italic.ttf")
+    yield Asset(files / "LICENSE", "assets/fonts/OFL.txt")
 
 
 def web_assets() -> list[Asset]:
@@ -74,13 +74,24 @@ class WebRenderer(HtmlRenderer):
         """Label → file name of the other formats built beside the page (``{"PDF": "x.pdf"}``)."""
 
     def intervention_extras(self, intervention: Intervention, wrapper: Element) -> None:
-        """A tooltip saying what the source reads and why, shown on hover and on keyboard focus."""
+        """A tooltip saying what the source reads and why, shown on hover and on keyboard focus.
+
+        The wrapper takes keyboard focus itself unless a link holds it or it holds a link (links
+        cannot nest focus); then that link is what a keyboard reaches, so the link is described
+        by the tip too (a note reference excepted: it leads to a note, not to this place).
+        """
         tip_id = f"tip-{intervention.id}"
-        holds_link = any(True for _ in wrapper.iter("{*}a"))
-        if not self.link_depth and not holds_link:
+        inner = [a for a in wrapper.iter("{*}a") if "noteref" not in (a.get("class") or "").split()]
+        outer = list(wrapper.iterancestors("{*}a")) if self.link_depth else []
+        if not self.link_depth and not any(True for _ in wrapper.iter("{*}a")):
             wrapper.set("tabindex", "0")
         wrapper.set("aria-describedby", tip_id)
-        sub(wrapper, "span", {"class": "tip", "role": "tooltip", "id": tip_id},
+        for link in inner + outer:
+            described = (link.get("aria-describedby") or "").split()
+            link.set("aria-describedby", " ".join([*described, tip_id]))
+        # aria-hidden: the tip is read as the description of what it describes, not as more text
+        # (shown, it would otherwise join the name of a link that holds it).
+        sub(wrapper, "span", {"class": "tip", "role": "tooltip", "id": tip_id, "aria-hidden": "true"},
             sections.tip_words(intervention))
 
     def place_label(self, block: str | None) -> str:
@@ -119,7 +130,8 @@ class WebRenderer(HtmlRenderer):
             if part is not None:
                 main.append(part)
         footer = sub(body, "footer", {"class": "colophon"})
-        sub(footer, "p", None, f"{(meta.edition or meta.title).rstrip('.')}. Made with the edition library from TEI P5.")
+        made = f"{(meta.edition or meta.title).rstrip('.')}. Made with the edition library from TEI P5."
+        sub(footer, "p", None, made)
         return html
 
     def head_metadata(self) -> list[tuple[str, str]]:
@@ -129,7 +141,8 @@ class WebRenderer(HtmlRenderer):
         pairs += [("dcterms.title", meta.title), ("dcterms.language", meta.language),
                   ("dcterms.identifier", meta.identifier)]
         pairs += [("dcterms.creator", a) for a in meta.authors]
-        pairs += [("dcterms.contributor", f"{c.name} ({c.role})") for c in meta.contributors if c.role != "author"]
+        pairs += [("dcterms.contributor", f"{c.name} ({c.role})")
+                  for c in meta.contributors if c.role != "author"]
         if meta.date:
             pairs.append(("dcterms.date", meta.date))
         if meta.licence:
@@ -173,8 +186,8 @@ class WebRenderer(HtmlRenderer):
             for index, (label, filename) in enumerate(self.downloads.items()):
                 if index:
                     add_text(downloads, " · ")
-                sub(downloads, "a", {"href": filename, "download": filename, "class": f"download {label.lower()}"},
-                    label)
+                sub(downloads, "a",
+                    {"href": filename, "download": filename, "class": f"download {label.lower()}"}, label)
         switch = sub(controls, "fieldset", {"class": "view-switch", "hidden": "hidden"})
         sub(switch, "legend", None, "Text view")
         for value, label, hint in (
