@@ -23,7 +23,7 @@ import edition
 import external  # tests/external.py: finds Chromium and Playwright (skips locally, fails in CI)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Request
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Request
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +32,8 @@ SOURCE = REPO / "sources" / "panahli-january-20.xml"
 SCREENSHOTS = REPO / "output" / "screenshots"
 AXE_HOW_TO_INSTALL = "npm install --prefix .tools/node --no-audit --no-fund --ignore-scripts axe-core"
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
+DESKTOP: Any = {"width": 1280, "height": 900}  # Playwright's ViewportSize
+PHONE: Any = {"width": 375, "height": 812}
 
 #: Collects what the page reports; set up before the page loads (CDP, so the page's CSP does not apply).
 CSP_LISTENER = """
@@ -124,7 +124,9 @@ def open_page(browser: Browser, site: Path) -> Iterator[Callable[..., Visit]]:
     def opener(
         viewport: dict[str, int] | None = None, color_scheme: str = "light", fragment: str = ""
     ) -> Visit:
-        context = browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme)  # type: ignore[arg-type]
+        context = browser.new_context(
+            viewport=viewport or DESKTOP, color_scheme=color_scheme  # type: ignore[arg-type]
+        )
         contexts.append(context)
         page = context.new_page()
         visit = Visit(page, site.parent.resolve())
@@ -272,6 +274,13 @@ def test_a_note_opens_from_the_keyboard_and_closes_with_its_button(open_page: Ca
     assert popover.is_hidden()
     assert active_id(page) == "noteref-n-manat"
 
+    page.keyboard.press("Enter")  # again; Tab past the end leaves the note, back at its reference
+    assert popover.is_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert popover.is_hidden()
+    assert active_id(page) == "noteref-n-manat"
+
 
 def test_show_in_the_list_goes_to_the_note_and_its_back_link_returns(open_page: Callable[..., Visit]) -> None:
     page = open_page().page
@@ -366,6 +375,32 @@ def test_every_intervention_is_marked_and_reachable(open_page: Callable[..., Vis
     )
     assert report
     assert [r for r in report if not (r[1] and r[2])] == []
+
+
+def test_hostile_source_text_runs_nothing(browser: Browser, tmp_path: Path) -> None:
+    """tests/web/hostile.xml: script-like text and unsafe links stay text; no dialog opens."""
+    with pytest.warns(edition.EditionWarning, match=r"link target .* refused"):
+        edition.build(REPO / "tests" / "web" / "hostile.xml", tmp_path, formats=["html"])
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+
+        def on_dialog(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.goto((tmp_path / "index.html").as_uri())
+        for link in page.locator("#hostile-links a, #hostile-text a, #hostile-text .iv").all():
+            link.focus()
+            link.hover()
+        page.get_by_role("radio", name="Diplomatic").check()
+        assert dialogs == []
+        assert page.evaluate("document.scripts.length") == 1
+        assert '<script>alert("text")</script>' in page.locator("#hostile-text").inner_text()
+    finally:
+        context.close()
 
 
 # --------------------------------------------------------------------------- the whole page

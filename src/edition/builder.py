@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree
 
@@ -77,25 +77,36 @@ def humanise(value: str | None) -> str | None:
     return " ".join(re.split(r"[-_\s]+", value)).strip() or None if value else None
 
 
-def safe_link(raw: str | None) -> str | None:
-    """The first target of ``@target`` if it is safe to emit as a link, else ``None``.
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit``, or ``None`` for what it cannot split (``http://[x`` raises ``ValueError``)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
-    Safe: ``http``/``https`` (with a host), ``mailto``, a relative path, or ``#id``.
-    Everything else (``javascript:``, ``data:``, ``file:``, ``//host/``) is refused.
+
+def safe_link(raw: str | None) -> str | None:
+    """The first target of ``@target`` if it is safe to emit as a link in every format, else ``None``.
+
+    Safe: ``http``/``https`` (with a host), ``mailto``, or ``#id`` inside the edition.
+    Everything else is refused: ``javascript:``, ``data:``, ``file:``, ``//host/``, any other
+    scheme, and every path (``/etc/passwd``, ``../x``, ``notes.html``). A path is not a link
+    that works in all three formats: WeasyPrint turns it into a ``file:`` URL of the build
+    machine (naming the folder the PDF was built in), and the EPUB holds no such file.
     """
     if not raw or not raw.split():
         return None
     target = raw.split()[0]
+    if target.startswith("#"):
+        return target if len(target) > 1 else None
     probe = _CONTROL.sub("", unquote(target)).lower()
-    parts = urlsplit(probe)
-    if parts.scheme:
-        if parts.scheme not in _SAFE_SCHEMES:
-            return None
-        if parts.scheme in {"http", "https"} and not parts.netloc:
-            return None
-        return target
-    if probe.startswith(("//", "/\\")) or "\\" in probe:
-        return None  # network paths, and backslashes browsers read as slashes
+    parts = _split(probe)
+    if parts is None or parts.scheme not in _SAFE_SCHEMES:
+        return None
+    if parts.scheme in {"http", "https"} and not parts.netloc:
+        return None
+    if parts.scheme == "mailto" and not parts.path:
+        return None
     return target
 
 
@@ -104,7 +115,8 @@ def safe_image_path(raw: str | None) -> str | None:
     if not raw:
         return None
     probe = _CONTROL.sub("", unquote(raw.strip()))
-    if urlsplit(probe).scheme or probe.startswith(("/", "\\")) or ":" in probe.split("/")[0]:
+    parts = _split(probe)
+    if parts is None or parts.scheme or probe.startswith(("/", "\\")) or ":" in probe.split("/")[0]:
         return None
     path = PurePosixPath(probe.replace("\\", "/"))
     if ".." in path.parts or not path.parts:
@@ -549,7 +561,10 @@ class Builder:
         raw = element.get("target")
         target = safe_link(raw)
         if raw and target is None:
-            self.notices.append(f"{self.path}:{line_of(element)}: link target {raw!r} refused (unsafe); text kept")
+            self.notices.append(
+                f"{self.path}:{line_of(element)}: link target {raw!r} refused (only http, https and mailto "
+                "URLs and #ids are linked, in every format); text kept"
+            )
         children = tuple(self.children(element))
         if not _trimmed(list(children)) and target:
             children = (Text(target),)

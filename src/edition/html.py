@@ -56,6 +56,8 @@ from edition.model import (
 from edition.text import inline_text
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
+#: The id of the text's title heading in every medium (page starts and citations point at it).
+TITLE_ID = "title"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 Element = etree._Element
 

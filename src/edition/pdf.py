@@ -26,8 +26,9 @@ from urllib.request import pathname2url
 
 from edition import sections
 from edition.errors import RenderError
-from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.html import TITLE_ID, Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
 from edition.model import Edition, NoteRef
+from edition.text import countable
 from edition.web import Asset, font_assets, package_file
 
 log = logging.getLogger("edition")
@@ -111,7 +112,7 @@ class PrintRenderer(HtmlRenderer):
         for part in self.front_matter():
             body.append(part)
         text = sub(body, "main", {"class": "text", "id": "text"})
-        title = sub(text, "h1", {"class": "text-title", "id": "text-title"})
+        title = sub(text, "h1", {"class": "text-title", "id": TITLE_ID})
         if edition.body.heading is not None:
             self.inlines(edition.body.heading.content, title)
         else:
@@ -300,12 +301,87 @@ def render_pdf(
     edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM
 ) -> bytes:
     """The print edition as PDF bytes (same source and date → same bytes)."""
+    return print_edition(edition, profile=profile, when=when, trim=trim).pdf
+
+
+@dataclass(frozen=True, slots=True)
+class PageStart:
+    """Where a page of the print edition begins in the text: shared by every format for citation."""
+
+    page: int
+    """The folio (page number) of the print edition."""
+    block: str
+    """The id of the block (paragraph, heading...) holding the first words of the page."""
+    offset: int
+    """How many countable characters (:func:`edition.text.countable`) of that block come before."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrintResult:
+    """A laid-out print edition: the PDF, and where its pages begin in the text."""
+
+    pdf: bytes
+    pages: int
+    starts: tuple[PageStart, ...]
+    """Where each page of the text (not the front or back matter) begins."""
+
+
+#: Element tags whose id can anchor a page start (blocks; never a name, a date or a note).
+_BLOCK_ANCHORS = frozenset("p div h1 h2 h3 h4 h5 h6 figure blockquote li dt dd td th section".split())
+#: Classes whose boxes are not running text (margin numbers, footnotes, anchors).
+_NOT_TEXT = frozenset({"pnum", "footnote", "fn-anchor", "lnum"})
+
+
+def page_starts(document: object) -> tuple[PageStart, ...]:
+    """Read page starts off WeasyPrint's layout: for each page of the text, its first text box.
+
+    Counting countable characters (not words or lines) makes the position independent of
+    line breaks and hyphenation, so the web page and the EPUB can mark the same place.
+    """
+    from weasyprint.formatting_structure import boxes
+
+    seen: dict[str, int] = {}
+    starts: list[PageStart] = []
+
+    def walk(box: object, block: str | None, in_text: bool) -> Iterator[tuple[str, str]]:
+        element = getattr(box, "element", None)
+        if isinstance(box, boxes.FootnoteAreaBox | boxes.MarginBox):
+            return
+        if element is not None:
+            classes = set((element.get("class") or "").split())
+            if classes & _NOT_TEXT:
+                return
+            tag = getattr(box, "element_tag", "")
+            in_text = in_text or (tag == "main" and "text" in classes)
+            if element.get("id") and tag in _BLOCK_ANCHORS:
+                block = element.get("id")
+        if isinstance(box, boxes.TextBox):
+            if in_text and block is not None:
+                yield block, box.text
+            return
+        for child in getattr(box, "children", ()):
+            yield from walk(child, block, in_text)
+
+    for number, page in enumerate(document.pages, start=1):  # type: ignore[attr-defined]
+        first: PageStart | None = None
+        for block, text in walk(page._page_box, None, False):
+            if first is None and countable(text):
+                first = PageStart(number, block, seen.get(block, 0))
+            seen[block] = seen.get(block, 0) + countable(text)
+        if first is not None:
+            starts.append(first)
+    return tuple(starts)
+
+
+def print_edition(
+    edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM
+) -> PrintResult:
+    """Lay out and write the print edition. WeasyPrint's warnings are logged (``-v``), not printed."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
     options = PrintOptions(profile, trim)
-    renderer = PrintRenderer(edition)
-    book = renderer.book(when)
+    book = PrintRenderer(edition).book(when)
     if options.press:
         _strip_links(book)
     folder = Path(edition.path).resolve().parent
@@ -314,39 +390,33 @@ def render_pdf(
     base = f"file://{pathname2url(str(folder))}/"
     fonts = FontConfiguration()  # @font-face rules load only through a font configuration
     profiles: dict[str, object] = {}  # and @color-profile rules only into a shared dictionary
-    stylesheets = [
-        weasyprint.CSS(
-            string=assets[f"assets/{name}"].source.read_text(encoding="utf-8"),
-            base_url=f"{base}assets/{name}",
-            url_fetcher=fetcher,
-            font_config=fonts,
-            color_profiles=profiles,
-        )
-        for name in ("base.css", "print.css")
-    ]
-    stylesheets.append(
-        weasyprint.CSS(
-            string=page_css(options),
-            base_url=f"{base}assets/page.css",
-            url_fetcher=fetcher,
-            font_config=fonts,
-            color_profiles=profiles,
-        )
-    )
-    document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher)
-    variant = "pdf/x-4" if options.press else "pdf/ua-1"
+    pdf_options = {
+        "pdf_variant": "pdf/x-4" if options.press else "pdf/ua-1",
+        "pdf_tags": not options.press,
+        "output_intent": "device-cmyk" if options.press else None,
+    }
     records = _WeasyPrintLog()
     try:
         with records, _source_date_epoch(when):
-            pdf = document.write_pdf(
-                stylesheets=stylesheets,
-                font_config=fonts,
-                color_profiles=profiles,
-                pdf_variant=variant,
-                pdf_tags=not options.press,
-                output_intent="device-cmyk" if options.press else None,
-                finisher=_finisher(edition, options),
+            sheets = [
+                (assets[f"assets/{n}"].source.read_text(encoding="utf-8"), n)
+                for n in ("base.css", "print.css")
+            ]
+            sheets.append((page_css(options), "page.css"))
+            stylesheets = [
+                weasyprint.CSS(
+                    string=text,
+                    base_url=f"{base}assets/{name}",
+                    url_fetcher=fetcher,
+                    font_config=fonts,
+                    color_profiles=profiles,
+                )
+                for text, name in sheets
+            ]
+            document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher).render(
+                stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
             )
+            pdf = document.write_pdf(finisher=_finisher(edition, options), **pdf_options)
     except Exception as error:  # WeasyPrint raises many kinds; a refused fetch is the user's
         if fetcher.refused:
             raise RenderError(
@@ -364,7 +434,7 @@ def render_pdf(
     for message in records.messages:
         log.info("WeasyPrint: %s", message)
     assert isinstance(pdf, bytes)
-    return pdf
+    return PrintResult(pdf, len(document.pages), page_starts(document))
 
 
 @contextlib.contextmanager
@@ -392,11 +462,16 @@ class _WeasyPrintLog(logging.Handler):
         self.messages.append(record.getMessage())
 
     def __enter__(self) -> _WeasyPrintLog:
-        logging.getLogger("weasyprint").addHandler(self)
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(self)
+        self.propagated = logger.propagate
+        logger.propagate = False  # ours to report (at -v), not to print over the user's terminal
         return self
 
     def __exit__(self, *_: object) -> None:
-        logging.getLogger("weasyprint").removeHandler(self)
+        logger = logging.getLogger("weasyprint")
+        logger.removeHandler(self)
+        logger.propagate = self.propagated
 
 
 _RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -40,7 +40,10 @@ class Limits:
     max_notes: int = 100_000
     """Most notes in one text."""
     max_image_bytes: int = 32 * 1024 * 1024
-    """Largest image a ``graphic`` may point at."""
+    """Largest image file a ``graphic`` may point at."""
+    max_image_pixels: int = 50_000_000
+    """Most pixels (width × height) of one image: a small file can declare a huge picture
+    (an image bomb), and renderers decode it whole (4 bytes a pixel)."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -49,6 +52,9 @@ _PROLOG = re.compile(r"\A\ufeff?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 _DECLARED_ENCODING = re.compile(
     r"""\A(?:\ufeff|\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
 )
+
+
+_LIBXML_FUNCTION = re.compile(r"^xml[A-Za-z0-9]+ ?: ")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -70,7 +76,14 @@ def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
                 path=path,
                 hint="split the edition, or raise Limits.max_bytes",
             )
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # bounded: the file may have grown since stat()
+            data = handle.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise ParseError(
+                f"file is over the limit of {limits.max_bytes:,} bytes",
+                path=path,
+                hint="split the edition, or raise Limits.max_bytes",
+            )
     except FileNotFoundError:
         raise SourceNotFoundError("no such file", path=path, hint="check the path") from None
     except PermissionError:
@@ -150,10 +163,16 @@ def parse(path: Path, limits: Limits = DEFAULT_LIMITS) -> etree._ElementTree:
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = error.msg.split(", line ")[0] if error.msg else "malformed XML"
+        message = _LIBXML_FUNCTION.sub("", message)  # "xmlParseCharRef: " names libxml2's code, not the problem
         hint = "fix the XML"
         if "depth" in message.lower():  # libxml2's own bound (256) met before ours
             message = f"elements nested too deeply (over the limit of {limits.max_depth})"
             hint = "flatten the structure"
+        elif "resource limit exceeded" in message.lower() or "xml_parse_huge" in message.lower():
+            # libxml2's own bounds without XML_PARSE_HUGE: 10,000,000 characters of text or
+            # of one attribute, names of 50,000 characters; its wording names a flag users cannot set
+            message = "a text, attribute or name is longer than the XML parser allows (10,000,000 characters)"
+            hint = "split the text into paragraphs"
         raise ParseError(message, path=path, line=line, column=column, hint=hint) from None
     tree: etree._ElementTree = root.getroottree()
     if getattr(tree.docinfo, "doctype", ""):  # second line of defence: read_source refuses these already

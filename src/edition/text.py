@@ -186,6 +186,20 @@ def split_note_calls(found: list[str]) -> list[str]:
     return out
 
 
+#: Characters that never count when outputs compare positions in a text: white space,
+#: hyphens (layout inserts them at line ends) and the editorial brackets stylesheets draw.
+_UNCOUNTED = frozenset("-\u2010\u00ad⟨⟩")
+
+
+def countable(text: str) -> int:
+    """How many characters of ``text`` count for positions shared by every output.
+
+    A position "after the 812th countable character of paragraph p12" is the same place in
+    the PDF (whatever its line breaks and hyphenation), the web page and the EPUB.
+    """
+    return sum(1 for ch in text if not ch.isspace() and ch not in _UNCOUNTED)
+
+
 # --------------------------------------------------------------------------- dump
 
 
