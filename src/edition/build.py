@@ -24,11 +24,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edition.errors import EditionError, OutputError, RenderError
 from edition.loader import load
 from edition.model import Edition, Figure, walk_blocks
 from edition.tei import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from edition.pdf import PageStart
 
 log = logging.getLogger("edition")
 
@@ -321,8 +325,13 @@ def render_files(
     *,
     limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, bytes]:
-    """Every output file of a build as bytes, keyed by its path inside the output folder."""
+    """Every output file of a build as bytes, keyed by its path inside the output folder.
+
+    The PDF is laid out first: its page breaks (where each print page begins in the text)
+    are marked in the web page and the EPUB, so a citation "p. 3, ¶ 12" works in all three.
+    """
     from edition import web
+    from edition.pages import page_list_json
 
     files: dict[str, bytes] = {}
     downloads = {
@@ -331,21 +340,24 @@ def render_files(
         if fmt in formats
     }
     pictures = images(edition, limits)
+    starts: tuple[PageStart, ...] = ()
+    if "pdf" in formats:
+        from edition import fonts, pdf  # deferred: WeasyPrint takes a while to import
+
+        fonts.warn_uncovered(edition)  # characters no installed font has would print as boxes
+        printed = pdf.print_edition(edition, profile=profile, when=source_date(edition), trim=trim)
+        files[f"{stem}.pdf"] = printed.pdf
+        starts = printed.starts
+        files["pages.json"] = page_list_json(starts)
     if "html" in formats:
-        files["index.html"] = web.render_page(edition, downloads).encode("utf-8")
+        files["index.html"] = web.render_page(edition, downloads, starts).encode("utf-8")
         for asset in web.web_assets():
             files[asset.target] = asset.source.read_bytes()
         files.update(pictures)
     if "epub" in formats:
         from edition import epub  # deferred: ebooklib is only needed for EPUBs
 
-        files[f"{stem}.epub"] = epub.render_epub(edition, pictures, source_date(edition))
-    if "pdf" in formats:
-        from edition import fonts, pdf  # deferred: WeasyPrint takes a while to import
-
-        fonts.warn_uncovered(edition)  # characters no installed font has would print as boxes
-
-        files[f"{stem}.pdf"] = pdf.render_pdf(edition, profile=profile, when=source_date(edition), trim=trim)
+        files[f"{stem}.epub"] = epub.render_epub(edition, pictures, source_date(edition), starts)
     return files
 
 

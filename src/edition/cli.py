@@ -196,5 +196,26 @@ def info(context: click.Context, file: str, non_strict: bool) -> None:
     click.echo("\n".join(lines))
 
 
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path())
+@click.pass_context
+def check(context: click.Context, folders: tuple[str, ...]) -> None:
+    """Check that the web page, EPUB and PDF in built FOLDERS agree (exit 1 if they do not)."""
+    from edition.check import check_folder
+
+    failed = False
+    for folder in folders:
+        try:
+            report = check_folder(folder)
+        except EditionError as error:
+            _fail(error)
+        lines = str(report).splitlines()
+        if context.obj["quiet"]:
+            lines = [line for line in lines if line.startswith("FAIL")] + lines[-1:]
+        click.echo("\n".join(lines))
+        failed = failed or not report.ok
+    sys.exit(1 if failed else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -36,7 +36,7 @@ import re
 import textwrap
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -49,6 +49,7 @@ from edition.html import (
     ENTITY_LABELS,
     EPUB_NS,
     KIND_LABELS,
+    TITLE_ID,
     XHTML_NS,
     Element,
     HtmlRenderer,
@@ -71,6 +72,7 @@ from edition.model import (
     Paragraph,
     walk_blocks,
 )
+from edition.pages import PageStartLike, place_markers
 from edition.text import inline_text
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -147,9 +149,16 @@ class EpubRenderer(HtmlRenderer):
 
     medium = "epub"
 
-    def __init__(self, edition: Edition, pictures: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        edition: Edition,
+        pictures: dict[str, bytes] | None = None,
+        page_starts: Sequence[PageStartLike] = (),
+    ) -> None:
         super().__init__(edition)
         self.pictures = dict(pictures or {})
+        self.page_starts = tuple(page_starts)
+        """Where the pages of the print edition begin: ``epub:type="pagebreak"`` markers and a page list."""
         self.anchors: dict[str, str] = {}
         """Anchor (an ``id``) → the content document that holds it; filled by a first pass."""
         self.resolved = False
@@ -180,12 +189,16 @@ class EpubRenderer(HtmlRenderer):
         Inside a link (a name that links to its register entry) it cannot nest, so it
         follows that link instead.
         """
-        marker = h("a", {
-            "class": "app-ref",
-            "href": self.href(f"app-{intervention.id}"),
-            "aria-label": f"Apparatus: {KIND_LABELS[intervention.kind]}",
-            "title": sections.tip_words(intervention),
-        }, "°")
+        marker = h(
+            "a",
+            {
+                "class": "app-ref",
+                "href": self.href(f"app-{intervention.id}"),
+                "aria-label": f"Apparatus: {KIND_LABELS[intervention.kind]}",
+                "title": sections.tip_words(intervention),
+            },
+            "°",
+        )
         if self.link_depth:
             self.after_link.append(marker)
         else:
@@ -229,8 +242,9 @@ class EpubRenderer(HtmlRenderer):
 
     def spine_documents(self) -> list[Document]:
         """The documents in reading order, with the navigation document after the title page."""
-        nav = Document("nav.xhtml", "Contents", lambda body: None, body_type="frontmatter",
-                       landmark=("toc", "Contents"))
+        nav = Document(
+            "nav.xhtml", "Contents", lambda body: None, body_type="frontmatter", landmark=("toc", "Contents")
+        )
         documents = list(self.documents)
         documents.insert(2, nav)
         return documents
@@ -258,8 +272,11 @@ class EpubRenderer(HtmlRenderer):
         self.link_depth = 0
         self.after_link.clear()
         html, body = self.page(document.title, document.body_type)
+        if document.text:
+            body.set("class", "edition-text")  # the text itself (not title page, apparatus...): for checks
         document.fill(body)
         if document.text:
+            place_markers(body, self.page_starts, self.page_marker)
             self.footnotes(body)
         for image in html.iter(f"{{{XHTML_NS}}}img"):
             packaged = self.images.get(image.get("src", ""))
@@ -267,12 +284,26 @@ class EpubRenderer(HtmlRenderer):
                 image.set("src", packaged.file)
         return html
 
+    @staticmethod
+    def page_marker(start: PageStartLike) -> Element:
+        """A page break of the print edition, as EPUB and DPUB-ARIA mark it."""
+        return h(
+            "span",
+            {
+                "id": f"page-{start.page}",
+                EPUB_TYPE: "pagebreak",
+                "role": "doc-pagebreak",
+                "aria-label": str(start.page),
+            },
+        )
+
     def footnotes(self, body: Element) -> None:
         """The notes referred to in this document, as footnote asides after its text."""
         if not self.pending_notes:
             return
-        container = sub(body, "section", {"class": "footnotes", EPUB_TYPE: "footnotes",
-                                          "aria-label": "Notes"})
+        container = sub(
+            body, "section", {"class": "footnotes", EPUB_TYPE: "footnotes", "aria-label": "Notes"}
+        )
         done: set[str] = set()
         while len(done) < len(self.pending_notes):  # a note may refer to another note
             note = self.edition.note(next(n for n in self.pending_notes if n not in done))
@@ -281,8 +312,10 @@ class EpubRenderer(HtmlRenderer):
 
     def footnote(self, note: Note) -> Element:
         """One note as an ``aside``: its label, its words, who wrote it, and a link back."""
-        aside = h("aside", {"id": f"note-{note.id}", "class": "footnote", EPUB_TYPE: "footnote",
-                            "role": "doc-footnote"})
+        aside = h(
+            "aside",
+            {"id": f"note-{note.id}", "class": "footnote", EPUB_TYPE: "footnote", "role": "doc-footnote"},
+        )
         label = h("span", {"class": "note-label"}, note.label)
         blocks = note.blocks
         if not blocks or (len(blocks) == 1 and isinstance(blocks[0], Paragraph) and blocks[0].role == "run"):
@@ -304,8 +337,17 @@ class EpubRenderer(HtmlRenderer):
         if note.responsibility:
             sub(closing, "span", {"class": "resp"}, f"({note.responsibility})")
             add_text(closing, " ")
-        sub(closing, "a", {"class": "backlink", "href": self.href(f"noteref-{note.id}"),
-                           "role": "doc-backlink", "aria-label": f"Back to note reference {note.label}"}, "↩")
+        sub(
+            closing,
+            "a",
+            {
+                "class": "backlink",
+                "href": self.href(f"noteref-{note.id}"),
+                "role": "doc-backlink",
+                "aria-label": f"Back to note reference {note.label}",
+            },
+            "↩",
+        )
         return aside
 
     # ------------------------------------------------------------------ the plan
@@ -315,14 +357,31 @@ class EpubRenderer(HtmlRenderer):
         meta = edition.metadata
         documents = [
             Document("cover.xhtml", "Cover", self.fill_cover, landmark=("cover", "Cover")),
-            Document("titlepage.xhtml", "Title page", self.fill_titlepage, body_type="frontmatter",
-                     landmark=("titlepage", "Title page")),
+            Document(
+                "titlepage.xhtml",
+                "Title page",
+                self.fill_titlepage,
+                body_type="frontmatter",
+                landmark=("titlepage", "Title page"),
+            ),
         ]
         if edition.front is not None:
             front = edition.front
-            documents.append(Document(
-                "front.xhtml", self._heading(front, "Front matter"), lambda body: self.visit(front, body),
-                body_type="frontmatter", toc=self._toc(front.blocks, "front.xhtml"), text=True))
+
+            def fill_front(body: Element) -> None:
+                self.title_heading(body)
+                self.visit(front, body)
+
+            documents.append(
+                Document(
+                    "front.xhtml",
+                    self._heading(front, "Front matter"),
+                    fill_front,
+                    body_type="frontmatter",
+                    toc=self._toc(front.blocks, "front.xhtml"),
+                    text=True,
+                )
+            )
         for index, segment in enumerate(body_segments(edition.body), start=1):
             file = f"text-{index}.xhtml"
             first = segment[0] if segment else None
@@ -335,31 +394,74 @@ class EpubRenderer(HtmlRenderer):
             children = self._toc(segment[1:] if isinstance(first, Division) else segment, file)
             if isinstance(first, Division):
                 children = self._toc(first.blocks, file) + children
-            documents.append(Document(
-                file, title or meta.title, self._text_filler(segment, index == 1), body_type="bodymatter",
-                landmark=("bodymatter", "Start of the text") if index == 1 else None,
-                toc=children, text=True))
+            documents.append(
+                Document(
+                    file,
+                    title or meta.title,
+                    self._text_filler(segment, index == 1 and edition.front is None),
+                    body_type="bodymatter",
+                    landmark=("bodymatter", "Start of the text") if index == 1 else None,
+                    toc=children,
+                    text=True,
+                )
+            )
         if edition.back is not None:
             back = edition.back
-            documents.append(Document(
-                "back.xhtml", self._heading(back, "Back matter"), lambda body: self.visit(back, body),
-                body_type="backmatter", toc=self._toc(back.blocks, "back.xhtml"), text=True))
+            documents.append(
+                Document(
+                    "back.xhtml",
+                    self._heading(back, "Back matter"),
+                    lambda body: self.visit(back, body),
+                    body_type="backmatter",
+                    toc=self._toc(back.blocks, "back.xhtml"),
+                    text=True,
+                )
+            )
         if edition.interventions:
-            documents.append(Document(
-                "apparatus.xhtml", "Apparatus of interventions", self.fill_apparatus, body_type="backmatter",
-                landmark=("appendix", "Apparatus of interventions")))
+            documents.append(
+                Document(
+                    "apparatus.xhtml",
+                    "Apparatus of interventions",
+                    self.fill_apparatus,
+                    body_type="backmatter",
+                    landmark=("appendix", "Apparatus of interventions"),
+                )
+            )
         if edition.entities:
             kinds = {entity.kind for entity in edition.entities}
-            registers = [TocEntry(title, f"registers.xhtml#register-{key}")
-                         for kind, (key, title) in ENTITY_LABELS.items() if kind in kinds]
-            documents.append(Document(
-                "registers.xhtml", "Registers", self.fill_registers, body_type="backmatter",
-                landmark=("index", "Registers"), toc=registers))
-        documents.append(Document(
-            "colophon.xhtml", "About this edition", self.fill_colophon, body_type="backmatter",
-            landmark=("colophon", "About this edition")))
-        documents.append(Document("font-licence.xhtml", "Font licence", self.fill_font_licence,
-                                  body_type="backmatter", linear=False))
+            registers = [
+                TocEntry(title, f"registers.xhtml#register-{key}")
+                for kind, (key, title) in ENTITY_LABELS.items()
+                if kind in kinds
+            ]
+            documents.append(
+                Document(
+                    "registers.xhtml",
+                    "Registers",
+                    self.fill_registers,
+                    body_type="backmatter",
+                    landmark=("index", "Registers"),
+                    toc=registers,
+                )
+            )
+        documents.append(
+            Document(
+                "colophon.xhtml",
+                "About this edition",
+                self.fill_colophon,
+                body_type="backmatter",
+                landmark=("colophon", "About this edition"),
+            )
+        )
+        documents.append(
+            Document(
+                "font-licence.xhtml",
+                "Font licence",
+                self.fill_font_licence,
+                body_type="backmatter",
+                linear=False,
+            )
+        )
         return documents
 
     def _heading(self, division: Division, fallback: str) -> str:
@@ -378,13 +480,20 @@ class EpubRenderer(HtmlRenderer):
                     entries.extend(children)
         return entries
 
+    def title_heading(self, body: Element) -> None:
+        """The text opens with its title, as the web page and the print edition do."""
+        heading = self.edition.body.heading
+        anchor = heading.id if heading is not None and heading.id else TITLE_ID
+        element = sub(body, "h1", {"id": anchor, "class": "text-title"})
+        if heading is not None:
+            self.inlines(heading.content, element)
+        else:
+            add_text(element, self.edition.metadata.title)
+
     def _text_filler(self, segment: list[Block], first: bool) -> Callable[[Element], None]:
         def fill(body: Element) -> None:
-            heading = self.edition.body.heading
-            if first and heading is not None:
-                anchor = heading.id or f"{self.edition.body.id}-head"
-                element = sub(body, "h1", {"id": anchor, "class": "text-title"})
-                self.inlines(heading.content, element)
+            if first:
+                self.title_heading(body)
             self.blocks(segment, body)
 
         return fill
@@ -394,13 +503,24 @@ class EpubRenderer(HtmlRenderer):
     def fill_cover(self, body: Element) -> None:
         body.set("class", "cover")
         section = sub(body, "section", {"class": "cover", "aria-label": "Cover"})
-        sub(section, "img", {"src": "images/cover.svg", "alt": cover_description(self.edition),
-                             EPUB_TYPE: "cover", "role": "doc-cover"})
+        sub(
+            section,
+            "img",
+            {
+                "src": "images/cover.svg",
+                "alt": cover_description(self.edition),
+                EPUB_TYPE: "cover",
+                "role": "doc-cover",
+            },
+        )
 
     def fill_titlepage(self, body: Element) -> None:
         meta = self.edition.metadata
-        section = sub(body, "section", {"class": "titlepage", EPUB_TYPE: "titlepage",
-                                        "aria-labelledby": "titlepage-title"})
+        section = sub(
+            body,
+            "section",
+            {"class": "titlepage", EPUB_TYPE: "titlepage", "aria-labelledby": "titlepage-title"},
+        )
         sub(section, "h1", {"id": "titlepage-title", "class": "title"}, meta.title)
         if meta.subtitle:
             sub(section, "p", {"class": "subtitle"}, meta.subtitle)
@@ -434,18 +554,28 @@ class EpubRenderer(HtmlRenderer):
         section.set(EPUB_TYPE, "colophon")
         section.set("role", "doc-colophon")
         made = sub(section, "p", {"class": "made-with"})
-        add_text(made, "Made with the edition library from the TEI P5 source. Set in EB Garamond, "
-                       "embedded under the ")
+        add_text(
+            made,
+            "Made with the edition library from the TEI P5 source. Set in EB Garamond, embedded under the ",
+        )
         sub(made, "a", {"href": "font-licence.xhtml"}, "SIL Open Font License")
         add_text(made, ".")
         body.append(section)
 
     def fill_font_licence(self, body: Element) -> None:
-        section = sub(body, "section", {"id": "font-licence", "class": "font-licence",
-                                        "aria-labelledby": "font-licence-title"})
+        section = sub(
+            body,
+            "section",
+            {"id": "font-licence", "class": "font-licence", "aria-labelledby": "font-licence-title"},
+        )
         sub(section, "h2", {"id": "font-licence-title"}, "Font licence")
-        sub(section, "p", None, "This book embeds the typeface EB Garamond under the SIL Open Font License, "
-                                "Version 1.1, reproduced here as the licence requires.")
+        sub(
+            section,
+            "p",
+            None,
+            "This book embeds the typeface EB Garamond under the SIL Open Font License, "
+            "Version 1.1, reproduced here as the licence requires.",
+        )
         sub(section, "pre", {"class": "licence-text", "lang": "en"}, font_licence_text())
 
     # ------------------------------------------------------------------ navigation
@@ -461,8 +591,9 @@ class EpubRenderer(HtmlRenderer):
     def nav_document(self) -> Element:
         self.current = "nav.xhtml"
         html, body = self.page("Contents", "frontmatter")
-        toc = sub(body, "nav", {EPUB_TYPE: "toc", "id": "toc", "role": "doc-toc",
-                                "aria-labelledby": "toc-title"})
+        toc = sub(
+            body, "nav", {EPUB_TYPE: "toc", "id": "toc", "role": "doc-toc", "aria-labelledby": "toc-title"}
+        )
         sub(toc, "h1", {"id": "toc-title"}, "Contents")
 
         def entries(parent: Element, items: list[TocEntry]) -> None:
@@ -474,8 +605,33 @@ class EpubRenderer(HtmlRenderer):
                     entries(li, item.children)
 
         entries(toc, self.toc_entries())
-        landmarks = sub(body, "nav", {EPUB_TYPE: "landmarks", "id": "landmarks", "hidden": "hidden",
-                                      "aria-labelledby": "landmarks-title"})
+        placed = [start for start in self.page_starts if f"page-{start.page}" in self.anchors]
+        if placed:
+            pages = sub(
+                body,
+                "nav",
+                {
+                    EPUB_TYPE: "page-list",
+                    "id": "page-list",
+                    "role": "doc-pagelist",
+                    "hidden": "hidden",
+                    "aria-labelledby": "page-list-title",
+                },
+            )
+            sub(pages, "h2", {"id": "page-list-title"}, "Pages of the print edition")
+            listing = sub(pages, "ol")
+            for start in placed:
+                sub(sub(listing, "li"), "a", {"href": self.href(f"page-{start.page}")}, str(start.page))
+        landmarks = sub(
+            body,
+            "nav",
+            {
+                EPUB_TYPE: "landmarks",
+                "id": "landmarks",
+                "hidden": "hidden",
+                "aria-labelledby": "landmarks-title",
+            },
+        )
         sub(landmarks, "h2", {"id": "landmarks-title"}, "Landmarks")
         listing = sub(landmarks, "ol")
         for document in self.spine_documents():
@@ -496,8 +652,12 @@ class EpubRenderer(HtmlRenderer):
         def depth(items: list[TocEntry]) -> int:
             return 1 + max((depth(i.children) for i in items), default=0) if items else 0
 
-        for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(depth(entries))),
-                              ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
+        for name, content in (
+            ("dtb:uid", meta.identifier),
+            ("dtb:depth", str(depth(entries))),
+            ("dtb:totalPageCount", "0"),
+            ("dtb:maxPageNumber", "0"),
+        ):
             etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
         for wrapper, words in (("docTitle", meta.title), *(("docAuthor", author) for author in meta.authors)):
             holder = etree.SubElement(root, f"{{{NCX_NS}}}{wrapper}")
@@ -509,8 +669,9 @@ class EpubRenderer(HtmlRenderer):
             nonlocal counter
             for item in items:
                 counter += 1
-                point = etree.SubElement(parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter}",
-                                         playOrder=str(counter))
+                point = etree.SubElement(
+                    parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter}", playOrder=str(counter)
+                )
                 label = etree.SubElement(point, f"{{{NCX_NS}}}navLabel")
                 etree.SubElement(label, f"{{{NCX_NS}}}text").text = item.label
                 etree.SubElement(point, f"{{{NCX_NS}}}content", src=item.href)
@@ -530,24 +691,28 @@ class EpubRenderer(HtmlRenderer):
                 continue
             data = self.pictures.get(block.image)
             if data is None:
-                raise RenderError(f"image {block.image!r} was not supplied to the EPUB",
-                                  path=self.edition.path,
-                                  hint="put the image beside the TEI file, or fix graphic/@url")
+                raise RenderError(
+                    f"image {block.image!r} was not supplied to the EPUB",
+                    path=self.edition.path,
+                    hint="put the image beside the TEI file, or fix graphic/@url",
+                )
             media_type, extension = image_type(data, block.image, self.edition.path)
             number = len(found) + 1
-            found[block.image] = Resource(f"images/figure-{number}{extension}", media_type, data,
-                                          f"figure-{number}")
+            found[block.image] = Resource(
+                f"images/figure-{number}{extension}", media_type, data, f"figure-{number}"
+            )
         return found
 
     def resources(self) -> list[Resource]:
         """Style sheets, fonts, the cover and the figures' images."""
         from edition.web import font_assets, package_file
 
-        base = epubcheck_safe_css(package_file("styles", "base.css").read_bytes())
+        base = package_file("styles", "base.css").read_bytes()
         items = [
             Resource("assets/base.css", "text/css", base, "css-base"),
-            Resource("assets/epub.css", "text/css", package_file("styles", "epub.css").read_bytes(),
-                     "css-epub"),
+            Resource(
+                "assets/epub.css", "text/css", package_file("styles", "epub.css").read_bytes(), "css-epub"
+            ),
         ]
         for asset in font_assets():
             if asset.target.endswith(".ttf"):
@@ -601,17 +766,11 @@ def image_type(data: bytes, name: str, path: str) -> tuple[str, str]:
     head = data[:2048].lstrip()
     if head.startswith((b"<?xml", b"<svg", b"<!--")) and b"<svg" in head:
         return "image/svg+xml", ".svg"
-    raise RenderError(f"image {name!r} is not PNG, JPEG, GIF, WebP or SVG, which an EPUB can carry",
-                      path=path, hint="convert the image to PNG or JPEG")
-
-
-def epubcheck_safe_css(css: bytes) -> bytes:
-    """The style sheet with the string ``"\\\\"`` (one backslash) spelt ``"\\5C "``, which means the same.
-
-    EPUBCheck 5's CSS tokenizer misreads the escaped backslash as an escaped quotation mark
-    and reports the rest of the sheet as an error (CSS-008); the hexadecimal escape avoids it.
-    """
-    return css.replace(b'"\\\\"', b'"\\5C "')
+    raise RenderError(
+        f"image {name!r} is not PNG, JPEG, GIF, WebP or SVG, which an EPUB can carry",
+        path=path,
+        hint="convert the image to PNG or JPEG",
+    )
 
 
 def font_licence_text() -> str:
@@ -637,28 +796,64 @@ def cover_description(edition: Edition) -> str:
 def cover_svg(edition: Edition) -> bytes:
     """A typographic cover (1200 × 1800) drawn from the metadata: authors, title, subtitle, editors."""
     meta = edition.metadata
-    svg = root_element(f"{{{SVG_NS}}}svg", {None: SVG_NS}, version="1.1", viewBox="0 0 1200 1800",
-                       width="1200", height="1800", role="img")
+    svg = root_element(
+        f"{{{SVG_NS}}}svg",
+        {None: SVG_NS},
+        version="1.1",
+        viewBox="0 0 1200 1800",
+        width="1200",
+        height="1800",
+        role="img",
+    )
     svg.set("aria-labelledby", "cover-title")
     svg.set(XML_LANG, safe_lang(meta.language) or "und")
     etree.SubElement(svg, f"{{{SVG_NS}}}title", id="cover-title").text = cover_description(edition)
     etree.SubElement(svg, f"{{{SVG_NS}}}rect", width="1200", height="1800", fill="#f4efe4")
     for inset, stroke in ((60, "6"), (80, "2")):
-        etree.SubElement(svg, f"{{{SVG_NS}}}rect", {
-            "x": str(inset), "y": str(inset), "width": str(1200 - 2 * inset), "height": str(1800 - 2 * inset),
-            "fill": "none", "stroke": "#6b1d1d", "stroke-width": stroke})
+        etree.SubElement(
+            svg,
+            f"{{{SVG_NS}}}rect",
+            {
+                "x": str(inset),
+                "y": str(inset),
+                "width": str(1200 - 2 * inset),
+                "height": str(1800 - 2 * inset),
+                "fill": "none",
+                "stroke": "#6b1d1d",
+                "stroke-width": stroke,
+            },
+        )
     family = "'EB Garamond', Garamond, Georgia, 'DejaVu Serif', serif"
 
-    def lines(text: str, x: int, y: float, size: int, width: int, colour: str = "#1c1a17",
-              style: str = "normal", limit: int = 99) -> float:
+    def lines(
+        text: str,
+        x: int,
+        y: float,
+        size: int,
+        width: int,
+        colour: str = "#1c1a17",
+        style: str = "normal",
+        limit: int = 99,
+    ) -> float:
         """Draw ``text`` wrapped to ``width`` characters; returns the y below the last line."""
         wrapped = textwrap.wrap(text, width=width, break_long_words=True)[:limit]
-        element = etree.SubElement(svg, f"{{{SVG_NS}}}text", {
-            "x": str(x), "y": f"{y:.0f}", "fill": colour, "font-family": family, "font-size": str(size),
-            "font-style": style, "text-anchor": "middle"})
+        element = etree.SubElement(
+            svg,
+            f"{{{SVG_NS}}}text",
+            {
+                "x": str(x),
+                "y": f"{y:.0f}",
+                "fill": colour,
+                "font-family": family,
+                "font-size": str(size),
+                "font-style": style,
+                "text-anchor": "middle",
+            },
+        )
         for index, line in enumerate(wrapped):
-            etree.SubElement(element, f"{{{SVG_NS}}}tspan", x=str(x),
-                             dy="0" if index == 0 else f"{size * 1.2:.0f}").text = line
+            etree.SubElement(
+                element, f"{{{SVG_NS}}}tspan", x=str(x), dy="0" if index == 0 else f"{size * 1.2:.0f}"
+            ).text = line
         return y + size * 1.2 * len(wrapped)
 
     y = 260.0
@@ -689,6 +884,11 @@ def cover_svg(edition: Edition) -> bytes:
 # --------------------------------------------------------------------------- the package
 
 
+def print_edition_name(edition: Edition) -> str:
+    """How the package names the print edition its page breaks come from (``pageBreakSource``)."""
+    return f"{edition.metadata.identifier} (print edition, PDF)"
+
+
 def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, str]]:
     """``(property, value)`` pairs of EPUB Accessibility 1.1 metadata, true of this book."""
     figures = [b for b in walk_blocks(edition.divisions) if isinstance(b, Figure) and b.image]
@@ -701,6 +901,8 @@ def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, s
     if figures:
         pairs.append(("schema:accessModeSufficient", "textual,visual"))
     features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability", "ARIA"]
+    if renderer.page_starts:
+        features += ["pageBreakMarkers", "pageNavigation"]
     if figures and described:
         features.append("alternativeText")
     if edition.entities:
@@ -714,15 +916,22 @@ def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, s
         "to its reference and back.",
     ]
     if edition.interventions:
-        parts.append("Every editorial intervention is marked in the text and linked, both ways, to its "
-                     "entry in the apparatus.")
+        parts.append(
+            "Every editorial intervention is marked in the text and linked, both ways, to its "
+            "entry in the apparatus."
+        )
     if edition.entities:
         parts.append("Registers of names link to every place a name is mentioned.")
     if figures:
-        parts.append("Images have text alternatives." if described else
-                     "Some images have no text alternative in the source.")
-    parts.append("Words in other languages are marked with their language. The book sets no text colour "
-                 "and no fixed text size, so the reader's own settings apply.")
+        parts.append(
+            "Images have text alternatives."
+            if described
+            else "Some images have no text alternative in the source."
+        )
+    parts.append(
+        "Words in other languages are marked with their language. The book sets no text colour "
+        "and no fixed text size, so the reader's own settings apply."
+    )
     pairs.append(("schema:accessibilitySummary", " ".join(parts)))
     return pairs
 
@@ -784,28 +993,41 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
     for prop, value in accessibility(edition, renderer):
         meta_property(prop, value)
     meta_property("dcterms:conformsTo", CONFORMS_TO)
+    if renderer.page_starts:
+        meta_property("pageBreakSource", print_edition_name(edition))
     certifier = meta.publisher or ", ".join(meta.editors) or ", ".join(meta.authors) or "The edition library"
     meta_property("a11y:certifiedBy", certifier)
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
     spine: list[tuple[object, str]] = []
     for document in renderer.spine_documents():
-        item = epub.EpubItem(uid=document.id, file_name=document.file, media_type="application/xhtml+xml",
-                             content=documents[document.file])
+        item = epub.EpubItem(
+            uid=document.id,
+            file_name=document.file,
+            media_type="application/xhtml+xml",
+            content=documents[document.file],
+        )
         if document.file == "nav.xhtml":
             item.properties = ["nav"]
         book.add_item(item)
         spine.append((item, "yes" if document.linear else "no"))
-    book.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
-                                content=renderer.ncx()))
+    book.add_item(
+        epub.EpubItem(
+            uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml", content=renderer.ncx()
+        )
+    )
     for resource in renderer.resources():
         if resource.id == "cover-image":
             item = epub.EpubCover(uid=resource.id, file_name=resource.file)
             item.media_type = resource.media_type
             item.content = resource.data
         else:
-            item = epub.EpubItem(uid=resource.id, file_name=resource.file, media_type=resource.media_type,
-                                 content=resource.data)
+            item = epub.EpubItem(
+                uid=resource.id,
+                file_name=resource.file,
+                media_type=resource.media_type,
+                content=resource.data,
+            )
         book.add_item(item)
     book.spine = spine
     first_text = next(d for d in renderer.documents if d.landmark and d.landmark[0] == "bodymatter")
@@ -816,8 +1038,13 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
         {"type": "text", "title": first_text.title, "href": first_text.file},
     ]
     buffer = io.BytesIO()
-    options = {"raise_exceptions": True, "mtime": when, "epub3_landmark": False, "epub3_pages": False,
-               "compresslevel": 9}
+    options = {
+        "raise_exceptions": True,
+        "mtime": when,
+        "epub3_landmark": False,
+        "epub3_pages": False,
+        "compresslevel": 9,
+    }
     with warnings.catch_warnings():
         # ebooklib warns that it will raise in future just before it re-raises an OSError; the
         # error itself is what matters (and filterwarnings=error would hide it behind the warning).
@@ -863,7 +1090,9 @@ def normalise_zip(data: bytes, when: datetime, language: str, direction: str | N
     return output.getvalue()
 
 
-def render_epub(edition: Edition, pictures: dict[str, bytes], when: datetime) -> bytes:
+def render_epub(
+    edition: Edition, pictures: dict[str, bytes], when: datetime, page_starts: Sequence[PageStartLike] = ()
+) -> bytes:
     """The EPUB 3 of an edition, as bytes; the same input gives the same bytes.
 
     ``pictures`` holds the bytes of every figure's image, keyed by its path in the source
@@ -873,13 +1102,15 @@ def render_epub(edition: Edition, pictures: dict[str, bytes], when: datetime) ->
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     when = when.astimezone(UTC).replace(microsecond=0)
-    renderer = EpubRenderer(edition, pictures)
+    renderer = EpubRenderer(edition, pictures, page_starts)
     documents = renderer.render()
     try:
         return package(renderer, documents, when)
     except RenderError:
         raise
     except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
-        raise RenderError(f"could not package the EPUB: {type(error).__name__}: {error}",
-                          path=edition.path,
-                          hint="a bug in the edition library or ebooklib; please report it") from error
+        raise RenderError(
+            f"could not package the EPUB: {type(error).__name__}: {error}",
+            path=edition.path,
+            hint="a bug in the edition library or ebooklib; please report it",
+        ) from error

@@ -110,6 +110,7 @@ def pdf_facts(path: Path) -> PdfFacts:
                 "dc:description",
                 "dc:rights",
                 "dc:identifier",
+                "dc:date",
                 "pdf:Keywords",
                 "xmp:CreateDate",
                 "pdfxid:GTS_PDFXVersion",

@@ -67,6 +67,9 @@ def insert_marker(block: Element, offset: int, marker: Element) -> bool:
             remaining -= count
             continue
         index = _split_index(text, remaining)
+        if slot == "text" and index == 0 and holder is not block:
+            _before_element(block, holder, marker)
+            return True
         before, after = text[:index], text[index:]
         marker.tail = after or None
         setattr(holder, slot, before or None)
@@ -76,6 +79,18 @@ def insert_marker(block: Element, offset: int, marker: Element) -> bool:
             holder.addnext(marker)
         return True
     return False
+
+
+def _before_element(block: Element, element: Element, marker: Element) -> None:
+    """Put the marker before ``element`` and before every element it opens (a page break that
+    falls at the start of a name goes before the name's link, not inside it)."""
+    while True:
+        parent = element.getparent()
+        at_start = parent is not None and parent is not block and not (parent.text or "").strip()
+        if not (at_start and parent is not None and parent[0] is element):
+            break
+        element = parent
+    element.addprevious(marker)
 
 
 def place_markers(

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import uuid
+from xml.sax.saxutils import escape
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -477,6 +478,29 @@ class _WeasyPrintLog(logging.Handler):
 _RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def _with_dublin_core(xmp: bytes, edition: Edition) -> bytes:
+    """XMP with the Dublin Core terms WeasyPrint leaves out: identifier, date, rights, language.
+
+    The agreement checks compare them with the web page's head and the EPUB's package.
+    """
+    meta = edition.metadata
+    parts = [f"<dc:identifier>{escape(meta.identifier)}</dc:identifier>"]
+    parts.append(f"<dc:language><rdf:Bag><rdf:li>{escape(meta.language)}</rdf:li></rdf:Bag></dc:language>")
+    if meta.date:
+        parts.append(f"<dc:date><rdf:Seq><rdf:li>{escape(meta.date)}</rdf:li></rdf:Seq></dc:date>")
+    if meta.licence:
+        parts.append(
+            '<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">'
+            f"{escape(meta.licence)}</rdf:li></rdf:Alt></dc:rights>"
+        )
+    description = (
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        + "".join(parts)
+        + "</rdf:Description>"
+    )
+    return xmp.replace(b"</rdf:RDF>", description.encode("utf-8") + b"</rdf:RDF>", 1)
+
+
 def _finisher(edition: Edition, options: PrintOptions) -> object:
     """Last touches before WeasyPrint writes the file (so its hash-based /ID covers them).
 
@@ -488,20 +512,20 @@ def _finisher(edition: Edition, options: PrintOptions) -> object:
     stable = f"xmp.did:{uuid.uuid5(uuid.NAMESPACE_URL, f'{edition.metadata.identifier}|{options.trim}')}"
 
     def finish(document: object, pdf: pydyf.PDF) -> None:
+        reference = pdf.catalog.get("Metadata")
+        metadata = None
+        if reference is not None:
+            number = reference.split()[0] if isinstance(reference, bytes) else str(reference).split()[0]
+            metadata = pdf.objects[int(number)]
+            metadata.stream = [_with_dublin_core(b"".join(metadata.stream), edition)]
         if not options.press:
             return
         for intent in pdf.catalog.get("OutputIntents", []):
             intent["OutputConditionIdentifier"] = pydyf.String(CMYK_CONDITION)
             intent["RegistryName"] = pydyf.String("http://www.color.org")
             intent["Info"] = pydyf.String("SWOP (CGATS TR 001), Artifex CMYK SWOP profile")
-        reference = pdf.catalog.get("Metadata")
-        if reference is not None:
-            number = reference.split()[0] if isinstance(reference, bytes) else str(reference).split()[0]
-            metadata = pdf.objects[int(number)]
-            metadata.stream = [
-                _RANDOM_DOCUMENT_ID.sub(stable.encode(), chunk) if isinstance(chunk, bytes) else chunk
-                for chunk in metadata.stream
-            ]
+        if metadata is not None:
+            metadata.stream = [_RANDOM_DOCUMENT_ID.sub(stable.encode(), chunk) for chunk in metadata.stream]
 
     return finish
 

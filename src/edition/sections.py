@@ -37,7 +37,13 @@ def notes_section(renderer: HtmlRenderer) -> Element | None:
     element = section("notes", "Notes", role="doc-endnotes")
     ordered = sub(element, "ol", {"class": "notes"})
     for note in notes:
-        item = sub(ordered, "li", {"id": f"note-{note.id}", "value": str(note.number)})
+        custom = note.label != str(note.number)
+        item = sub(ordered, "li", {"id": f"note-{note.id}", "value": str(note.number),
+                                   "class": "custom-label" if custom else None,
+                                   "data-label": note.label if custom else None})
+        if custom:  # the list numbers its items; a note the source labels itself ("*") says so
+            sub(item, "span", {"class": "note-label"}, note.label)
+            add_text(item, " ")
         renderer.flow(note.blocks, item)
         add_text(item, " ")
         if note.responsibility:

@@ -8,8 +8,10 @@ styles, script and fonts are copied beside it, and a Content-Security-Policy say
 
 from __future__ import annotations
 
+import logging
+
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from edition import sections
 from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.pages import PageStartLike, place_markers
 from edition.model import Division, Edition, Intervention
 from edition.text import inline_text
 
@@ -24,6 +27,8 @@ from edition.text import inline_text
 _NUMBERED_PLACE = re.compile(r"^(¶|note) (?=\S+$)")
 
 #: The policy the page declares: nothing from outside its own folder, no inline script or style.
+log = logging.getLogger("edition")
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'"
@@ -68,8 +73,16 @@ class WebRenderer(HtmlRenderer):
     medium = "web"
     views = ("reading", "diplomatic")
 
-    def __init__(self, edition: Edition, *, downloads: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        edition: Edition,
+        *,
+        downloads: dict[str, str] | None = None,
+        page_starts: Sequence[PageStartLike] = (),
+    ) -> None:
         super().__init__(edition)
+        self.page_starts = tuple(page_starts)
+        """Where the pages of the print edition begin: marked in the margin ("p. 3")."""
         self.downloads = downloads or {}
         """Label → file name of the other formats built beside the page (``{"PDF": "x.pdf"}``)."""
 
@@ -132,7 +145,16 @@ class WebRenderer(HtmlRenderer):
         footer = sub(body, "footer", {"class": "colophon"})
         made = f"{(meta.edition or meta.title).rstrip('.')}. Made with the edition library from TEI P5."
         sub(footer, "p", None, made)
+        missing = place_markers(body, self.page_starts, self.page_marker)
+        if missing:
+            log.warning("page breaks not marked (their place is not in the page): %s", missing)
         return html
+
+    @staticmethod
+    def page_marker(start: PageStartLike) -> Element:
+        """Where a page of the print edition begins: "p. 3" in the margin, a page break for AT."""
+        return h("span", {"class": "page-marker", "id": f"page-{start.page}", "role": "doc-pagebreak",
+                          "aria-label": f"Page {start.page} of the print edition"}, f"p.\u00a0{start.page}")
 
     def head_metadata(self) -> list[tuple[str, str]]:
         """``<meta name content>`` pairs: Dublin Core terms the agreement checks compare across formats."""
@@ -234,6 +256,8 @@ def _top_divisions(edition: Edition) -> Iterator[Division]:
             yield division
 
 
-def render_page(edition: Edition, downloads: dict[str, str] | None = None) -> str:
-    """The web page as HTML5 text."""
-    return to_html(WebRenderer(edition, downloads=downloads).page())
+def render_page(
+    edition: Edition, downloads: dict[str, str] | None = None, page_starts: Sequence[PageStartLike] = ()
+) -> str:
+    """The web page as HTML5 text (with the print edition's page breaks, when given)."""
+    return to_html(WebRenderer(edition, downloads=downloads, page_starts=page_starts).page())

@@ -201,6 +201,35 @@
     }
   });
 
+  // ---- the print edition's pages a paragraph is on ("p. 8, " or "pp. 8–9, "), from the
+  // page markers the build placed where each print page begins
+  var markers = document.querySelectorAll(".page-marker");
+  function atStart(paragraph, marker) {
+    // nothing but the paragraph number before the marker: the page begins with the paragraph
+    var range = document.createRange();
+    range.setStart(paragraph, 0);
+    range.setEndBefore(marker);
+    var number = paragraph.querySelector(".pnum");
+    var before = range.toString().trim();
+    return !before || (number !== null && before === number.textContent.trim());
+  }
+  function printPages(paragraph) {
+    var first = null;
+    var last = null;
+    for (var m = 0; m < markers.length; m++) {
+      var marker = markers[m];
+      if (paragraph.contains(marker)) {
+        last = marker.id.replace("page-", "");
+        if (atStart(paragraph, marker)) first = last;
+      } else if (paragraph.compareDocumentPosition(marker) & Node.DOCUMENT_POSITION_PRECEDING) {
+        first = marker.id.replace("page-", "");
+      }
+    }
+    if (first === null) first = last;
+    if (first === null) return "";
+    return last !== null && last !== first ? "pp. " + first + "–" + last + ", " : "p. " + first + ", ";
+  }
+
   // ---- "cite" buttons: copy a citation of the paragraph with its URL
   var citation = document.getElementById("citation");
   var base = citation ? citation.textContent.trim().replace(/\.$/, "") : document.title;
@@ -216,7 +245,7 @@
       button.setAttribute("aria-label", "Cite paragraph " + label + " (copies a citation with its address)");
       button.addEventListener("click", function () {
         var url = window.location.href.split("#")[0] + "#" + paragraph.id;
-        var text = base + ", ¶ " + label + ". " + url;
+        var text = base + ", " + printPages(paragraph) + "¶ " + label + ". " + url;
         var done = function () {
           button.textContent = "Copied";
           button.classList.add("copied");
