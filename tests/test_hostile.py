@@ -37,7 +37,6 @@ import edition
 import external
 from conftest import REPO, tei_document
 from edition import EditionError, EditionWarning, Limits, ParseError, RenderError, UnsafeInputError
-from edition import ValidationError as TEIValidationError
 from edition.cli import main as cli
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -114,7 +113,7 @@ def no_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
 
 
 def place(name: str, folder: Path, port: int = 9) -> Path:
-    """Copy ``tests/hostile/NAME`` (and the SVG images the hostile files use) into ``folder``, ``PORT`` set."""
+    """Copy ``tests/hostile/NAME`` and the SVG images the attack files use into ``folder``, ``PORT`` set."""
     folder.mkdir(parents=True, exist_ok=True)
     for companion in [name, *(p.name for p in HOSTILE.glob("*.svg"))]:
         text = (HOSTILE / companion).read_text(encoding="utf-8")
@@ -217,6 +216,12 @@ def epub_documents(epub: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+#: Attributes that make a reader's software fetch or follow something.
+_REFERENCES = frozenset(
+    {"href", "src", "srcset", "action", "formaction", "poster", "data", "cite", "background"}
+)
+
+
 def html_references(root: etree._Element) -> list[tuple[str, str]]:
     """``(attribute, value)`` of every attribute that makes a reader's software fetch or follow something."""
     found = []
@@ -225,7 +230,7 @@ def html_references(root: etree._Element) -> list[tuple[str, str]]:
             continue
         for name, value in element.attrib.items():
             local = name.split("}")[-1]
-            if local in {"href", "src", "srcset", "action", "formaction", "poster", "data", "cite", "background"}:
+            if local in _REFERENCES:
                 found.append((local, value))
     return found
 
@@ -516,7 +521,8 @@ def test_an_image_over_the_byte_limit_is_refused(tmp_path: Path) -> None:
     assert f"larger than {size - 1:,} bytes" in caught.value.message
     assert "max_image_bytes" in (caught.value.hint or "")
     result = edition.build(source, tmp_path / "out", formats="html", limits=Limits(max_image_bytes=size))
-    assert (result.out_dir / "images" / "large.png").read_bytes() == (tmp_path / "images" / "large.png").read_bytes()
+    copied = result.out_dir / "images" / "large.png"
+    assert copied.read_bytes() == (tmp_path / "images" / "large.png").read_bytes()
 
 
 def test_a_smaller_pixel_limit_is_applied(tmp_path: Path) -> None:
@@ -556,7 +562,7 @@ def link_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[edition.BuildR
 def test_unsafe_links_are_refused_one_by_one_with_a_warning_each(
     link_build: tuple[edition.BuildResult, list[str]],
 ) -> None:
-    result, messages = link_build
+    _, messages = link_build
     refused = [m for m in messages if "refused" in m]
     assert len(refused) == 20, "\n".join(messages)  # 19 refs and a ptr
     source_lines = (HOSTILE / "link-schemes.xml").read_text(encoding="utf-8").splitlines()
@@ -567,13 +573,15 @@ def test_unsafe_links_are_refused_one_by_one_with_a_warning_each(
 
 
 @pytest.mark.parametrize("medium", ["web", "pdf", "epub"])
-def test_only_safe_links_reach_each_format(medium: str, link_build: tuple[edition.BuildResult, list[str]]) -> None:
+def test_only_safe_links_reach_each_format(
+    medium: str, link_build: tuple[edition.BuildResult, list[str]]
+) -> None:
     result, _ = link_build
     out, stem = result.out_dir, result.source.stem
     if medium == "web":
         page = lxml_html.document_fromstring((out / "index.html").read_text(encoding="utf-8"))
         targets = {value for attribute, value in html_references(page) if attribute == "href"}
-        assert GOOD_LINKS <= targets
+        assert targets >= GOOD_LINKS
         assert "#p1" in targets
         for needle in ("script", "mixed case", "a local file", "climbing out", "an unparseable URL"):
             assert needle in visible_text(page), f"the text of a refused link is lost: {needle}"
@@ -585,13 +593,20 @@ def test_only_safe_links_reach_each_format(medium: str, link_build: tuple[editio
             if name.endswith(".xhtml"):
                 root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
                 hrefs |= {value for attribute, value in html_references(root) if attribute == "href"}
-        assert GOOD_LINKS <= hrefs
+        assert hrefs >= GOOD_LINKS
     assert_outputs_safe(out, stem, external_ok=GOOD_LINKS)
 
 
 @pytest.mark.parametrize(
-    "name", ["facs.xml", "source-css.xml", "markup-injection.xml", "xinclude.xml", "processing-instructions.xml",
-             "schema-location.xml"],
+    "name",
+    [
+        "facs.xml",
+        "source-css.xml",
+        "markup-injection.xml",
+        "xinclude.xml",
+        "processing-instructions.xml",
+        "schema-location.xml",
+    ],
 )
 def test_neutralised_in_every_format(name: str, tmp_path: Path, listener: Listener) -> None:
     """These load (non-strict) and build; what they smuggle in reaches no output and fetches nothing."""
@@ -620,7 +635,8 @@ def test_source_css_never_reaches_any_output_and_the_style_sheets_are_the_packag
     for sheet in ("base.css", "screen.css"):
         assert (out / "assets" / sheet).read_bytes() == package_file("styles", sheet).read_bytes()
     page = lxml_html.document_fromstring((out / "index.html").read_text(encoding="utf-8"))
-    assert not page.xpath("//style | //*[@style] | //link[@rel='stylesheet'][not(starts-with(@href, 'assets/'))]")
+    foreign_sheets = "//link[@rel='stylesheet'][not(starts-with(@href, 'assets/'))]"
+    assert not page.xpath(f"//style | //*[@style] | {foreign_sheets}")
     members = epub_documents(out / f"{source.stem}.epub")
     css = {name: data for name, data in members.items() if name.endswith(".css")}
     assert css and all(b"CSS-" not in data and b"url(http" not in data for data in css.values())
@@ -684,8 +700,13 @@ def _fc_has(character: str) -> bool | None:
     fc_list = shutil.which("fc-list")
     if not fc_list:
         return None
-    found = subprocess.run([fc_list, f":charset={ord(character):x}", "family"], capture_output=True, text=True,
-                           check=False, timeout=60)
+    found = subprocess.run(
+        [fc_list, f":charset={ord(character):x}", "family"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     return bool(found.stdout.strip())
 
 
@@ -785,7 +806,8 @@ def test_uncovered_characters_name_every_place_and_warnings_are_capped(tmp_path:
     source = tmp_path / "private.xml"
     source.write_text(tei_document(
         f'<div xml:id="d1"><head>Head \ue000</head><p xml:id="a">{"".join(private)}</p>'
-        '<p xml:id="b">Again \ue000<note xml:id="n1">And in a note \ue000</note></p></div>'), encoding="utf-8")
+        '<p xml:id="b">Again \ue000<note xml:id="n1">And in a note \ue000</note></p></div>'),
+        encoding="utf-8")
     loaded = edition.load(source)
     found = {item.character: item for item in fonts.uncovered(loaded, installed=())}
     assert found["\ue000"].places == ("d1", "a", "b", "n1")
@@ -812,4 +834,5 @@ def test_installed_fonts_are_found_without_fontconfig_too(monkeypatch: pytest.Mo
     if not with_fc:
         pytest.skip("no fonts installed on this machine")
     assert {f.family for f in scanned} >= {f.family for f in with_fc} - {""}
-    assert fonts.fonts_with("ש", scanned) == tuple(dict.fromkeys(f.family for f in scanned if f.covers(0x5E9)))
+    having = tuple(dict.fromkeys(f.family for f in scanned if f.covers(0x5E9)))
+    assert fonts.fonts_with("ש", scanned) == having

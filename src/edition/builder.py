@@ -293,10 +293,9 @@ class Builder:
                 yield Paragraph(element_id, None, self.content(element), role="head")
             case B.PARAGRAPH:
                 yield self.paragraph(element)
-            case B.BLOCK:
-                yield Paragraph(
-                    element_id, None, self.content(element, element_id), role=rule.role or "block"
-                )
+            case B.BLOCK:  # a generated id lets the apparatus and registers name the place ("byline")
+                block_id = element_id or self.new_id(rule.role or "block")
+                yield Paragraph(block_id, None, self.content(element, block_id), role=rule.role or "block")
             case B.CITATION:
                 yield Paragraph(element_id, None, self.content(element, element_id), role="bibl")
             case B.GROUP:
@@ -351,7 +350,7 @@ class Builder:
 
     def quotation(self, element: etree._Element, rule: Rule) -> Quotation:
         """``cit`` (quote + bibl), ``epigraph`` (usually holding a cit), or a block ``quote``."""
-        self.block_stack.append(element.get(XML_ID) or self.current_block)
+        self.block_stack.append(element.get(XML_ID) or self.new_id(local(element)))
         try:
             return self._quotation(element)
         finally:
@@ -365,7 +364,7 @@ class Builder:
             if len(parts) == 1 and local(parts[0]) == "cit":
                 source = parts[0]
         if local(source) != "cit":
-            return Quotation(element.get(XML_ID), tuple(self.blocks(source)), (), role)
+            return Quotation(self.current_block, tuple(self.blocks(source)), (), role)
         blocks: list[Block] = []
         attribution: list[Inline] = []
         for child in source:
@@ -377,7 +376,7 @@ class Builder:
                 attribution.extend(self.children(child))
             else:
                 attribution.extend(self.inline(child))
-        return Quotation(element.get(XML_ID), tuple(blocks), _trimmed(attribution), role)
+        return Quotation(self.current_block, tuple(blocks), _trimmed(attribution), role)
 
     def line_group(self, element: etree._Element) -> LineGroup:
         items: list[Line | LineGroup] = []
@@ -640,7 +639,11 @@ class Builder:
         """The words for why: a category ``@ana`` points at, else the first of ``attributes`` set."""
         present = [e for e in elements if e is not None]
         for element in present:
-            found = self.index.reason(element.get("ana"))
+            # only pointers to categories the header has: HeaderIndex.reason raises KeyError on others
+            pointers = [
+                p for p in (element.get("ana") or "").split() if p.removeprefix("#") in self.index.reasons
+            ]
+            found = self.index.reason(" ".join(pointers))
             if found:
                 return found
         for element in present:

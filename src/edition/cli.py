@@ -6,7 +6,7 @@ non-zero; a traceback means a bug in the library.
 
 from __future__ import annotations
 
-import functools
+import importlib
 import logging
 import sys
 import warnings
@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -22,9 +23,13 @@ from edition.errors import EditionError, EditionWarning, ValidationError
 log = logging.getLogger("edition")
 
 
-def _fail(error: EditionError) -> None:
+def _say_error(error: EditionError) -> None:
     """One line: ``file:line:col: message (hint)``, or ``edition: message`` when no file is involved."""
     click.echo(str(error) if error.where else f"edition: {error}", err=True)
+
+
+def _fail(error: EditionError) -> NoReturn:
+    _say_error(error)
     sys.exit(1)
 
 
@@ -67,36 +72,65 @@ def main(context: click.Context, quiet: bool, verbose: int) -> None:
     context.obj = {"quiet": quiet, "verbose": verbose}
 
 
+def _build_options(function: click.decorators.FC) -> click.decorators.FC:
+    """The options ``build`` and ``watch`` share."""
+    for option in reversed(
+        (
+            click.option(
+                "-o",
+                "--output",
+                "output",
+                type=click.Path(file_okay=False),
+                default=None,
+                help="Output folder (default: output/<stem>/; with several sources, <output>/<stem>/).",
+            ),
+            click.option(
+                "-f",
+                "--format",
+                "formats",
+                default="html,pdf,epub",
+                show_default=True,
+                help="Comma-separated formats: html, pdf, epub.",
+            ),
+            click.option(
+                "--profile",
+                type=click.Choice(["screen", "press"]),
+                default="screen",
+                show_default=True,
+                help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).",
+            ),
+            click.option(
+                "--trim",
+                default="6x9in",
+                show_default=True,
+                help="PDF trim size: 6x9in, 5.5x8.5in, a5 or royal.",
+            ),
+            click.option(
+                "--non-strict",
+                is_flag=True,
+                help="Load TEI outside the project's schema (unknown elements warn).",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def _target(output: str | None, source: Path, many: bool) -> Path | None:
+    if output is None:
+        return None
+    return Path(output) / source.stem if many else Path(output)
+
+
 @main.command()
-@click.argument("files", nargs=-1, type=click.Path())
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@_build_options
 @click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False),
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
     default=None,
-    help="Output folder (default: output/<stem>/ for each source).",
-)
-@click.option(
-    "-f",
-    "--format",
-    "formats",
-    default="html,pdf,epub",
-    show_default=True,
-    help="Comma-separated formats: html, pdf, epub.",
-)
-@click.option(
-    "--profile",
-    type=click.Choice(["screen", "press"]),
-    default="screen",
-    show_default=True,
-    help="PDF profile: screen (tagged, links) or press (bleed, crop marks, PDF/X).",
-)
-@click.option(
-    "--trim", default="6x9in", show_default=True, help="PDF trim size: 6x9in, 5.5x8.5in, a5 or royal."
-)
-@click.option(
-    "--non-strict", is_flag=True, help="Load TEI outside the project's schema (unknown elements warn)."
+    help="Sources built at once, in separate processes (default: the number of cores).",
 )
 @click.pass_context
 def build(
@@ -107,33 +141,104 @@ def build(
     profile: str,
     trim: str,
     non_strict: bool,
+    jobs: int | None,
 ) -> None:
     """Build TEI FILES (default: every sources/*.xml) into output folders."""
-    from edition.build import build as build_one
     from edition.build import parse_formats
+    from edition.corpus import Outcome, build_many
     from edition.progress import progress
 
     quiet = context.obj["quiet"]
     try:
         chosen = parse_formats(formats)
         sources = _sources(files)
-        with _warnings_to_stderr(quiet), progress(len(sources), quiet=quiet) as advance:
-            for source in sources:
-                target = Path(output) / source.stem if output and len(sources) > 1 else output
-                result = build_one(
-                    source,
-                    target,
-                    formats=chosen,
-                    profile=profile,
-                    trim=trim,
-                    strict=not non_strict,
-                    on_step=functools.partial(advance, source.name),
-                )
-                advance(source.name, None)
-                if not quiet:
-                    click.echo(f"built {source} → {result.out_dir}/ ({', '.join(chosen)})")
     except EditionError as error:
         _fail(error)
+    out_root = Path(output) if output and len(sources) > 1 else None
+    failures = 0
+    with _warnings_to_stderr(quiet), progress(len(sources), quiet=quiet) as advance:
+
+        def done(outcome: Outcome) -> None:
+            nonlocal failures
+            advance(outcome.source.name, None)
+            for message in outcome.warnings:
+                if not quiet:
+                    click.echo(f"warning: {message}", err=True)
+            if outcome.error is not None:
+                failures += 1
+                click.echo(
+                    str(outcome.error) if outcome.error.where else f"edition: {outcome.error}", err=True
+                )
+            elif not quiet:
+                click.echo(f"built {outcome.source} → {outcome.out_dir}/ ({', '.join(chosen)})")
+
+        options = {"formats": chosen, "profile": profile, "trim": trim, "strict": not non_strict}
+        if len(sources) == 1:
+            from edition.corpus import build_one
+
+            done(build_one(sources[0], _target(output, sources[0], False), **options))
+        else:
+            build_many(sources, out_root, jobs=jobs, on_done=done, **options)
+    sys.exit(1 if failures else 0)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@_build_options
+@click.pass_context
+def watch(
+    context: click.Context,
+    files: tuple[str, ...],
+    output: str | None,
+    formats: str,
+    profile: str,
+    trim: str,
+    non_strict: bool,
+) -> None:
+    """Rebuild FILES (default: sources/*.xml) whenever they change, in one warm process. Ctrl-C stops."""
+    import time
+
+    import watchfiles
+
+    from edition.build import parse_formats
+    from edition.corpus import build_one
+
+    quiet = context.obj["quiet"]
+    try:
+        chosen = parse_formats(formats)
+        sources = [s.resolve() for s in _sources(files)]
+    except EditionError as error:
+        _fail(error)
+    options = {"formats": chosen, "profile": profile, "trim": trim, "strict": not non_strict}
+    many = len(sources) > 1
+    for module in ("edition.epub", "edition.pdf", "weasyprint"):  # warm: rebuilds pay for no imports
+        importlib.import_module(module)
+
+    def rebuild(source: Path, why: str) -> None:
+        started = time.perf_counter()
+        outcome = build_one(source, _target(output, source, many), **options)
+        seconds = time.perf_counter() - started
+        for message in outcome.warnings:
+            click.echo(f"warning: {message}", err=True)
+        if outcome.error is not None:
+            _say_error(outcome.error)
+        elif not quiet:
+            made = ", ".join(chosen)
+            click.echo(f"{why}: rebuilt {source.name} ({made}) in {seconds:.1f} s → {outcome.out_dir}/")
+
+    for source in sources:
+        rebuild(source, "start")
+    if not quiet:
+        click.echo(f"watching {len(sources)} source(s); Ctrl-C to stop")
+    folders = sorted({s.parent for s in sources})
+    try:
+        for changes in watchfiles.watch(*folders, debounce=300, step=100, rust_timeout=0):
+            changed = {Path(path).resolve() for _, path in changes}
+            for source in sources:
+                if source in changed:
+                    rebuild(source, "changed")
+    except KeyboardInterrupt:
+        pass
 
 
 @main.command()

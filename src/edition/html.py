@@ -51,6 +51,7 @@ from edition.model import (
     Text,
     Unknown,
     View,
+    walk_blocks,
     walk_inlines,
 )
 from edition.text import inline_text
@@ -442,12 +443,28 @@ class HtmlRenderer:
                 labels[paragraph.id] = f"¶ {paragraph.number}"
         for note in self.edition.notes:
             labels[note.id] = f"note {note.label}"
-        for division in _divisions(self.edition.divisions):
-            labels.setdefault(division.id, inline_text(division.heading.content) if division.heading else "text")
+        for block in walk_blocks(self.edition.divisions):
+            if isinstance(block, Quotation) and block.id:
+                labels.setdefault(block.id, block.role if block.role == "epigraph" else "quotation")
+            elif isinstance(block, Paragraph) and block.id and block.number is None and block.role != "head":
+                labels.setdefault(block.id, _ROLE_LABELS.get(block.role, block.role))
+            elif isinstance(block, Division):
+                heading = inline_text(block.heading.content) if block.heading else ""
+                named = heading and block.level > 0
+                labels.setdefault(block.id, f"heading “{_shortened(heading)}”" if named else "text")
         return labels
 
     def place_label(self, block: str | None) -> str:
         return self.block_labels.get(block or "", "text")
+
+
+_ROLE_LABELS = {"docAuthor": "author", "salute": "salutation", "signed": "signature", "bibl": "reference"}
+
+
+def _shortened(words: str, most: int = 6) -> str:
+    """The first words of a heading, for a place label."""
+    parts = words.split()
+    return " ".join(parts[:most]) + ("…" if len(parts) > most else "")
 
 
 def _divisions(divisions: Iterable[Block]) -> Iterator[Division]:

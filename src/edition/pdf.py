@@ -157,7 +157,11 @@ class PrintRenderer(HtmlRenderer):
             if value:
                 line = sub(colophon, "p", {"class": "colophon-entry"})
                 sub(line, "span", {"class": "colophon-label"}, f"{label}: ")
-                add_text(line, value)
+                before, found, after = value.partition(meta.identifier)
+                add_text(line, before)
+                if found:  # an identifier must not break at its hyphens (a reader would copy it wrong)
+                    sub(line, "span", {"class": "identifier"}, found)
+                    add_text(line, after)
         sub(
             colophon,
             "p",

@@ -163,7 +163,7 @@ def parse(path: Path, limits: Limits = DEFAULT_LIMITS) -> etree._ElementTree:
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = error.msg.split(", line ")[0] if error.msg else "malformed XML"
-        message = _LIBXML_FUNCTION.sub("", message)  # "xmlParseCharRef: " names libxml2's code, not the problem
+        message = _LIBXML_FUNCTION.sub("", message)  # "xmlParseCharRef: " names libxml2's code
         hint = "fix the XML"
         if "depth" in message.lower():  # libxml2's own bound (256) met before ours
             message = f"elements nested too deeply (over the limit of {limits.max_depth})"
