@@ -8,9 +8,11 @@ Each book (``benchmarks/generate.py``: N copies of the interview's text) is buil
 command, ``edition build``, in a fresh process; the peak resident memory of that process
 (``ru_maxrss`` from ``wait4``) is compared with the budget for its source size::
 
-    peak RSS  ≤  BASE_MIB + PER_SOURCE_MIB[format set] × source size in MiB
+    with the PDF:          peak RSS ≤ 160 MiB + 2,500 × source MiB + 0.15 MiB × notes
+    web page and EPUB:     peak RSS ≤  60 MiB +   250 × source MiB
 
-The budget (see README, "Untrusted input"): a build's memory grows linearly with its source.
+so, whatever the shape, at most 160 MiB + 25,000 × source MiB (an empty ``<note/>`` is 7 bytes).
+Prose with notes (the generated books) needs well under half of its budget.
 ``--dense`` adds sources of the same byte size made of tiny elements (runs of ``<hi>a</hi>``,
 of one-word notes, of one-letter table cells): the shapes that cost most memory per byte.
 Exit status 1 when any build is over budget.
@@ -34,16 +36,21 @@ from generate import generate  # noqa: E402
 
 MIB = 1024 * 1024
 
-#: Memory of a build that renders (almost) nothing: Python, lxml, WeasyPrint and fontTools loaded.
-BASE_MIB = 160
-#: MiB of peak memory per MiB of TEI source, by what is built (the PDF's layout dominates).
-PER_SOURCE_MIB = {"pdf": 900, "html": 120, "epub": 120}
+#: The budget, by what is built: (base MiB, MiB per MiB of source, MiB per note). The PDF's layout
+#: dominates: WeasyPrint keeps every page's boxes, and a footnote costs about 0.1 MiB of them.
+BUDGETS: dict[str, tuple[float, float, float]] = {
+    "pdf": (160, 2_500, 0.15),
+    "html": (60, 250, 0.0),
+    "epub": (60, 250, 0.0),
+}
+_NOTE = re.compile(rb"<note[\s/>]")
 
 
-def budget(source_bytes: int, formats: list[str]) -> float:
-    """The budget in MiB: the base plus the largest per-MiB factor of the formats built."""
-    factor = max(PER_SOURCE_MIB[f] for f in formats)
-    return BASE_MIB + factor * source_bytes / MIB
+def budget(source: bytes, formats: list[str]) -> float:
+    """The budget in MiB for a build of ``source``: the largest of the formats' budgets."""
+    notes = len(_NOTE.findall(source))
+    return max(base + per_mib * len(source) / MIB + per_note * notes
+               for base, per_mib, per_note in (BUDGETS[f] for f in formats))
 
 
 #: One paragraph of each dense shape: tiny elements, tiny notes, tiny table cells.
@@ -89,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     sizes = [int(n) for n in re.split(r"[,\s]+", args.sizes) if n]
-    print(f"budget: {BASE_MIB} MiB + {max(PER_SOURCE_MIB[f] for f in formats)} × source MiB "
-          f"({','.join(formats)})")
+    for fmt in formats:
+        base, per_mib, per_note = BUDGETS[fmt]
+        print(f"budget for {fmt}: {base:.0f} MiB + {per_mib:,.0f} × source MiB + {per_note} MiB × notes")
     print(f"{'source':<26}{'size':>10}{'peak RSS':>12}{'budget':>10}{'time':>9}  verdict")
     over = 0
     with tempfile.TemporaryDirectory(prefix="edition-memory-") as folder:
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 source = Path(folder) / f"{label.split(',')[0].replace(' ', '-')}-{chapters}.xml"
                 source.write_bytes(data)
                 peak, elapsed = measure(source, Path(folder) / f"out-{source.stem}", formats)
-                allowed = budget(len(data), formats)
+                allowed = budget(data, formats)
                 verdict = "ok" if peak <= allowed else "OVER BUDGET"
                 over += peak > allowed
                 print(f"{label:<26}{len(data) / MIB:>8.2f}MiB{peak:>9.0f}MiB{allowed:>7.0f}MiB"

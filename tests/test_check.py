@@ -13,10 +13,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-import external
 import pytest
 
 import edition
+import external
 from edition.check import Report, check_folder
 from edition.inspect import dehyphenate, fold_hyphens, pdftotext, without_markers
 from edition.text import split_note_calls, words
@@ -103,7 +103,7 @@ def test_page_markers_start_their_pdf_pages(built: Path) -> None:
         top = fold_hyphens(split_note_calls(words(without_markers(dehyphenate(pages[page - 1])))))
         start = next(i for i, w in enumerate(top) if w == fold_hyphens(first.split()[:1])[0])
         assert start <= 12, f"p. {page}: {first!r} is not where the page begins: {top[:15]}"
-        assert top[start:start + 4] == fold_hyphens(first.split()[:4])
+        assert top[start : start + 4] == fold_hyphens(first.split()[:4])
 
 
 def test_paragraph_numbers_and_anchors_are_the_same_everywhere(built: Path) -> None:
@@ -119,7 +119,9 @@ def test_paragraph_numbers_and_anchors_are_the_same_everywhere(built: Path) -> N
 def test_a_word_lost_from_the_web_page(built: Path, tmp_path: Path) -> None:
     folder = broken_copy(built, tmp_path)
     page = folder / "index.html"
-    page.write_text(page.read_text(encoding="utf-8").replace("eternal slavery", "slavery", 1), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("eternal slavery", "slavery", 1), encoding="utf-8"
+    )
     assert_fails(check_folder(folder), "text", "eternal")
 
 
@@ -142,22 +144,33 @@ def test_a_broken_back_link_in_the_web_page(built: Path, tmp_path: Path) -> None
 def test_a_note_relabelled_in_the_epub(built: Path, tmp_path: Path) -> None:
     folder = broken_copy(built, tmp_path)
     epub = folder / "panahli-january-20.epub"
-    rewrite_zip(epub, "EPUB/text-1.xhtml",
-                lambda x: re.sub(r'(<aside id="note-n-kgb".*?<span class="note-label">)7<', r"\g<1>77<", x, flags=re.S))
+    rewrite_zip(
+        epub,
+        "EPUB/text-1.xhtml",
+        lambda x: re.sub(
+            r'(<aside id="note-n-kgb".*?<span class="note-label">)7<', r"\g<1>77<", x, flags=re.S
+        ),
+    )
     assert_fails(check_folder(folder), "notes", "n-kgb (web 7, EPUB 77)")
 
 
 def test_a_different_title_in_the_epub_package(built: Path, tmp_path: Path) -> None:
     folder = broken_copy(built, tmp_path)
-    rewrite_zip(folder / "panahli-january-20.epub", "EPUB/content.opf",
-                lambda x: x.replace("<dc:title id=\"title\">Memories", "<dc:title id=\"title\">Recollections", 1))
+    rewrite_zip(
+        folder / "panahli-january-20.epub",
+        "EPUB/content.opf",
+        lambda x: x.replace('<dc:title id="title">Memories', '<dc:title id="title">Recollections', 1),
+    )
     assert_fails(check_folder(folder), "metadata", "title differs", "Recollections")
 
 
 def test_a_page_marker_lost_from_the_epub(built: Path, tmp_path: Path) -> None:
     folder = broken_copy(built, tmp_path)
-    rewrite_zip(folder / "panahli-january-20.epub", "EPUB/text-2.xhtml",
-                lambda x: re.sub(r'<span id="page-9"[^>]*/>', "", x))
+    rewrite_zip(
+        folder / "panahli-january-20.epub",
+        "EPUB/text-2.xhtml",
+        lambda x: re.sub(r'<span id="page-9"[^>]*/>', "", x),
+    )
     assert_fails(check_folder(folder), "citation", "page markers differ")
 
 
@@ -189,7 +202,9 @@ def test_a_footnote_moved_to_another_page_in_the_pdf(built: Path, tmp_path: Path
 def test_text_missing_from_the_pdf(built: Path, tmp_path: Path) -> None:
     """A PDF of another, shorter text: the check names the words it lacks."""
     short = tmp_path / "short.xml"
-    short.write_text(INTERVIEW.read_text(encoding="utf-8").replace("eternal slavery", "slavery"), encoding="utf-8")
+    short.write_text(
+        INTERVIEW.read_text(encoding="utf-8").replace("eternal slavery", "slavery"), encoding="utf-8"
+    )
     other = edition.build(short, tmp_path / "other", formats=["pdf"]).out_dir
     folder = broken_copy(built, tmp_path)
     shutil.copy(other / "short.pdf", folder / "panahli-january-20.pdf")
@@ -200,8 +215,12 @@ def test_text_missing_from_the_pdf(built: Path, tmp_path: Path) -> None:
 
 
 def run_check(*folders: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edition.cli", "check", *map(str, folders)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "edition.cli", "check", *map(str, folders)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_edition_check_prints_a_report_and_exits_0(built: Path) -> None:
@@ -214,7 +233,9 @@ def test_edition_check_prints_a_report_and_exits_0(built: Path) -> None:
 def test_edition_check_exits_1_on_disagreement(built: Path, tmp_path: Path) -> None:
     folder = broken_copy(built, tmp_path)
     page = folder / "index.html"
-    page.write_text(page.read_text(encoding="utf-8").replace("eternal slavery", "slavery", 1), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("eternal slavery", "slavery", 1), encoding="utf-8"
+    )
     result = run_check(folder)
     assert result.returncode == 1
     assert "FAIL text:" in result.stdout and "1 disagreement" in result.stdout

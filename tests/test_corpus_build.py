@@ -18,7 +18,12 @@ CORPUS = ROOT / "tests" / "corpus"
 
 
 def test_build_many_in_parallel_gives_the_same_files_as_one_by_one(tmp_path: Path) -> None:
-    sources = [CORPUS / "poem.xml", CORPUS / "letter.xml", CORPUS / "notes.xml", ROOT / "tests" / "bad" / "empty.xml"]
+    sources = [
+        CORPUS / "poem.xml",
+        CORPUS / "letter.xml",
+        CORPUS / "notes.xml",
+        ROOT / "tests" / "bad" / "empty.xml",
+    ]
     parallel = build_many(sources, tmp_path / "parallel", jobs=2, formats=["html", "epub"])
     serial = build_many(sources, tmp_path / "serial", jobs=1, formats=["html", "epub"])
     assert [o.source for o in parallel] == sources
@@ -34,14 +39,31 @@ def test_build_many_in_parallel_gives_the_same_files_as_one_by_one(tmp_path: Pat
 
 def test_the_command_builds_a_corpus_with_jobs_and_reports_each_failure(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "edition.cli", "build", str(CORPUS / "poem.xml"), str(ROOT / "tests/bad/malformed.xml"),
-         str(CORPUS / "letter.xml"), "-o", str(tmp_path), "--format", "html", "--jobs", "2"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "edition.cli",
+            "build",
+            str(CORPUS / "poem.xml"),
+            str(ROOT / "tests/bad/malformed.xml"),
+            str(CORPUS / "letter.xml"),
+            "-o",
+            str(tmp_path),
+            "--format",
+            "html",
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert (tmp_path / "poem" / "index.html").is_file() and (tmp_path / "letter" / "index.html").is_file()
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert errors == [line for line in errors if line.startswith(str(ROOT / "tests/bad/malformed.xml") + ":12:")]
+    assert errors == [
+        line for line in errors if line.startswith(str(ROOT / "tests/bad/malformed.xml") + ":12:")
+    ]
     assert "Traceback" not in result.stderr
 
 
@@ -66,12 +88,16 @@ def test_watch_rebuilds_on_save_and_says_what_it_rebuilt(tmp_path: Path) -> None
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "edition.cli", "watch", str(source), "-o", str(out), "--format", "html"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _read_until(process, "watching 1 source", timeout=120)
         first = (out / "index.html").read_text(encoding="utf-8")
-        source.write_text(source.read_text(encoding="utf-8").replace("Who are you?", "Who are we?"), encoding="utf-8")
+        source.write_text(
+            source.read_text(encoding="utf-8").replace("Who are you?", "Who are we?"), encoding="utf-8"
+        )
         said = _read_until(process, "changed: rebuilt poem.xml (html)", timeout=60)
         assert " s → " in said
         second = (out / "index.html").read_text(encoding="utf-8")

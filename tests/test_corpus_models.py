@@ -206,7 +206,7 @@ class TestAbbreviationsTable:
         assert isinstance(division, Division) and division.heading is not None
         assert inline_text(division.heading.content) == "Inventory of the South storeroom"
         assert inline_text(division.heading.content, "diplomatic") == "Inventory of the Sth. storeroom"
-        assert self.ed.intervention("i1").block == division.id
+        assert self.ed.intervention("i1").block == division.heading.id == f"{division.id}-head"
 
     def test_line_break_keeps_a_space(self) -> None:
         first = next(self.ed.paragraphs())
@@ -252,7 +252,13 @@ class TestNotes:
         assert [n.number for n in notes] == [1, 2, 3, 4, 5]
         assert [n.responsibility for n in notes] == [None, None, "Chloe Editor", "Chloe Editor", None]
         division = self.ed.body.blocks[0]
-        assert [n.block for n in notes] == [division.id, "notes-p1", "notes-p1", "notes-p2", "notes-p2"]  # type: ignore[union-attr]
+        assert [n.block for n in notes] == [
+            division.heading.id,
+            "notes-p1",
+            "notes-p1",
+            "notes-p2",
+            "notes-p2",
+        ]  # type: ignore[union-attr]
         long_note = notes[3]
         assert [(b.role, b.number, text_of(b)) for b in long_note.blocks] == [  # type: ignore[union-attr]
             ("p", None, "This editorial note has a first paragraph."),

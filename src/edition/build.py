@@ -235,8 +235,9 @@ def svg_problem(data: bytes) -> str | None:
     from lxml import etree
 
     try:
-        root = etree.fromstring(data, etree.XMLParser(
-            resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False))
+        root = etree.fromstring(
+            data, etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
+        )
     except etree.XMLSyntaxError as error:
         return f"is not well-formed SVG ({error.msg})"
     if b"<!ENTITY" in data or any(True for _ in root.iter(etree.Entity)):
@@ -270,8 +271,10 @@ def read_image(path: Path, name: str, source: str, limits: Limits = DEFAULT_LIMI
         if not stat.S_ISREG(status.st_mode):
             raise refuse("is not a regular file", "graphic/@url must name an image file")
         if status.st_size > limits.max_image_bytes:
-            raise refuse(f"is larger than {limits.max_image_bytes:,} bytes",
-                         "make the image smaller, or raise Limits.max_image_bytes")
+            raise refuse(
+                f"is larger than {limits.max_image_bytes:,} bytes",
+                "make the image smaller, or raise Limits.max_image_bytes",
+            )
         with os.fdopen(os.dup(descriptor), "rb") as handle:
             data = handle.read(limits.max_image_bytes + 1)
     except OSError as error:
@@ -279,8 +282,10 @@ def read_image(path: Path, name: str, source: str, limits: Limits = DEFAULT_LIMI
     finally:
         os.close(descriptor)
     if len(data) > limits.max_image_bytes:
-        raise refuse(f"is larger than {limits.max_image_bytes:,} bytes",
-                     "make the image smaller, or raise Limits.max_image_bytes")
+        raise refuse(
+            f"is larger than {limits.max_image_bytes:,} bytes",
+            "make the image smaller, or raise Limits.max_image_bytes",
+        )
     kind = image_format(data)
     if kind is None:
         raise refuse("is not a PNG, JPEG, GIF, WebP or SVG image", "convert it to PNG or JPEG")
@@ -293,8 +298,10 @@ def read_image(path: Path, name: str, source: str, limits: Limits = DEFAULT_LIMI
         if pixels is None:
             raise refuse(f"is not a readable {kind} image", "check the file, or convert it again")
         if pixels > limits.max_image_pixels:
-            raise refuse(f"has more than {limits.max_image_pixels:,} pixels",
-                         "scale the image down, or raise Limits.max_image_pixels")
+            raise refuse(
+                f"has more than {limits.max_image_pixels:,} pixels",
+                "scale the image down, or raise Limits.max_image_pixels",
+            )
     return data
 
 

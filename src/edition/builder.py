@@ -21,6 +21,7 @@ from edition.behaviours import Behaviour, Rule
 from edition.errors import ParseError, UnsafeInputError
 from edition.header import XML_ID, XML_LANG, HeaderIndex, line_of, local, words_of
 from edition.model import (
+    TITLE_ID,
     Alternate,
     Block,
     Cell,
@@ -290,7 +291,8 @@ class Builder:
             case B.SECTION:
                 yield self.section(element, level + 1, "body")
             case B.HEADING:
-                yield Paragraph(element_id, None, self.content(element), role="head")
+                heading_id = element_id or self.heading_id(element)
+                yield Paragraph(heading_id, None, self.content(element, heading_id), role="head")
             case B.PARAGRAPH:
                 yield self.paragraph(element)
             case B.BLOCK:  # a generated id lets the apparatus and registers name the place ("byline")
@@ -314,6 +316,17 @@ class Builder:
                 yield self.figure(element)
             case _:
                 raise AssertionError(f"{rule.behaviour} is not a block behaviour")
+
+    def heading_id(self, head: etree._Element) -> str | None:
+        """The id of a division's heading without one: ``title`` for the text's, ``<div>-head`` else."""
+        parent = head.getparent()
+        if parent is None or local(parent) not in {"body", "div", "front", "back"}:
+            return None
+        candidate = TITLE_ID if local(parent) == "body" else f"{self.current_block}-head"
+        if candidate in self.taken_ids:
+            return self.new_id(f"{candidate}-")
+        self.taken_ids.add(candidate)
+        return candidate
 
     def paragraph(self, element: etree._Element) -> Paragraph:
         if self.in_note:

@@ -146,14 +146,18 @@ def _by_class(root: etree._Element, name: str) -> Iterator[etree._Element]:
             yield element
 
 
+def _all_text(element: etree._Element) -> str:
+    return "".join(str(t) for t in element.itertext())
+
+
 def _paragraphs(root: etree._Element) -> dict[str, str]:
-    return {
-        number.getparent().get("id", ""): number.text_content()
-        if hasattr(number, "text_content")
-        else "".join(number.itertext())
-        for number in _by_class(root, "pnum")
-        if number.getparent() is not None
-    }
+    """Paragraph id → its visible number."""
+    found: dict[str, str] = {}
+    for number in _by_class(root, "pnum"):
+        paragraph = number.getparent()
+        if paragraph is not None:
+            found[paragraph.get("id", "")] = _all_text(number)
+    return found
 
 
 def _page_words(root: etree._Element) -> dict[int, str]:
@@ -166,7 +170,7 @@ def _page_words(root: etree._Element) -> dict[int, str]:
             continue
         page = int(marker.get("id", "page-0")[5:])
         parts = [marker.tail or ""]
-        node = marker
+        node: etree._Element | None = marker
         while node is not None and len(" ".join(parts).split()) < 12:
             sibling = node.getnext()
             while sibling is not None and len(" ".join(parts).split()) < 12:
@@ -277,9 +281,7 @@ def read_epub(path: Path) -> Output:
                     out.broken_links.append(f"{href}: link to {raw}")
         for row in body.iter(f"{{{XHTML}}}tr"):
             if (row.get("id") or "").startswith("app-"):
-                cells = {
-                    next(iter(_classes(td)), ""): "".join(td.itertext()) for td in row if _local(td) == "td"
-                }
+                cells = {next(iter(_classes(td)), ""): _all_text(td) for td in row if _local(td) == "td"}
                 out.apparatus[row.get("id", "")[4:]] = (cells.get("found", ""), cells.get("edited", ""))
     metadata = opf.find(f"{{{OPF}}}metadata")
     assert metadata is not None
@@ -390,10 +392,10 @@ def _compare_notes(report: Report, web: Output, epub: Output, facts: PdfFacts, p
     else:
         differ = sorted(n for n in {*web.notes, *epub.notes} if web.notes.get(n) != epub.notes.get(n))
 
-        def label(output: Output, note: str) -> str:
+        def label_in(output: Output, note: str) -> str:
             return output.notes[note][0] if note in output.notes else "none"
 
-        shown = _first(f"{n} (web {label(web, n)}, EPUB {label(epub, n)})" for n in differ)
+        shown = _first(f"{n} (web {label_in(web, n)}, EPUB {label_in(epub, n)})" for n in differ)
         report.add(False, "notes", f"web page and EPUB differ in {len(differ)} note(s): {shown}")
     wrong: list[str] = []
     for note, (label, text) in web.notes.items():
@@ -489,7 +491,8 @@ def _compare_citations(
         []
         if markers_agree
         else [
-            f"page markers differ: web {sorted(web.pages)}, EPUB {sorted(epub.pages)}, pages.json {sorted(expected)}"
+            f"page markers differ: web {sorted(web.pages)}, EPUB {sorted(epub.pages)}, "
+            f"pages.json {sorted(expected)}"
         ]
     )
     for page, first in sorted(web.pages.items()):
@@ -507,8 +510,8 @@ def _compare_citations(
     report.add(
         not problems and bool(web.pages),
         "citation",
-        f"{len(web.pages)} print page breaks, marked alike in the web page and the EPUB, each where its PDF page "
-        "begins"
+        f"{len(web.pages)} print page breaks, marked alike in the web page and the EPUB, "
+        "each where its PDF page begins"
         if not problems and web.pages
         else (
             f"{len(problems)} problem(s): {_first(problems)}" if problems else "no print page breaks marked"

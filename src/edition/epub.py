@@ -49,7 +49,6 @@ from edition.html import (
     ENTITY_LABELS,
     EPUB_NS,
     KIND_LABELS,
-    TITLE_ID,
     XHTML_NS,
     Element,
     HtmlRenderer,
@@ -61,6 +60,7 @@ from edition.html import (
     to_xhtml,
 )
 from edition.model import (
+    TITLE_ID,
     Block,
     Division,
     Edition,

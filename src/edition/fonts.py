@@ -161,8 +161,16 @@ def _metadata_strings(edition: Edition) -> Iterator[str]:
     yield from (
         value
         for value in (
-            meta.title, meta.subtitle, meta.edition, meta.publisher, meta.date, meta.identifier,
-            meta.licence, meta.source, meta.created, meta.abstract,
+            meta.title,
+            meta.subtitle,
+            meta.edition,
+            meta.publisher,
+            meta.date,
+            meta.identifier,
+            meta.licence,
+            meta.source,
+            meta.created,
+            meta.abstract,
         )
         if value
     )
@@ -326,8 +334,10 @@ def warn_uncovered(edition: Edition, *, installed: Iterable[InstalledFont] | Non
     if len(boxes) > MAX_WARNINGS:
         rest = ", ".join(item.code for item in boxes[MAX_WARNINGS:])
         warnings.warn(
-            EditionWarning(f"{edition.path}: {len(boxes) - MAX_WARNINGS} more characters are in no "
-                           f"installed font: {rest}"),
+            EditionWarning(
+                f"{edition.path}: {len(boxes) - MAX_WARNINGS} more characters are in no "
+                f"installed font: {rest}"
+            ),
             stacklevel=2,
         )
     return missing

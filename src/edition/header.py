@@ -147,10 +147,17 @@ def index_header(root: etree._Element) -> HeaderIndex:
         if not record_id:
             continue
         name_tag = RECORD_NAMES[local(element)]
-        names = [words_of(n, skip=frozenset({"note"})) for n in all_of(element, f"t:{name_tag}")]
-        names = [n for n in names if n] or [record_id]
-        index.records[record_id] = Entity(record_id, kind, tuple(dict.fromkeys(names)), _description(element))
-        index.names[record_id] = names[0]
+        named = {}  # name → its language, first occurrence wins
+        for name in all_of(element, f"t:{name_tag}"):
+            words = words_of(name, skip=frozenset({"note"}))
+            if words and words not in named:
+                named[words] = name.get(XML_LANG)
+        if not named:
+            named[record_id] = None
+        index.records[record_id] = Entity(
+            record_id, kind, tuple(named), _description(element), languages=tuple(named.values())
+        )
+        index.names[record_id] = next(iter(named))
     for element in all_of(root, "//t:teiHeader//*[@xml:id]"):
         element_id = element.get(XML_ID, "")
         if element_id not in index.names and local(element) not in {"category", "taxonomy"}:
@@ -182,7 +189,9 @@ def _source_words(source_desc: etree._Element | None) -> str:
         if local(element) == "bibl" and prose:
             found = [words_of(element, skip=frozenset({"relatedItem"}))]
         else:
-            found = [s for part in element if local(part) and local(part) != "relatedItem" for s in sentences(part)]
+            found = [
+                s for part in element if local(part) and local(part) != "relatedItem" for s in sentences(part)
+            ]
         return found + [s for part in related for s in related_sentences(part)]
 
     return " ".join(

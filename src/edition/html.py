@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from lxml import etree
 
 from edition.model import (
+    TITLE_ID,
     Alternate,
     Block,
     DateRef,
@@ -57,8 +58,9 @@ from edition.model import (
 from edition.text import inline_text
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
-#: The id of the text's title heading in every medium (page starts and citations point at it).
-TITLE_ID = "title"
+#: The default namespace map of every element (lxml-stubs type the ``None`` key wrongly).
+XHTML_NSMAP = cast(dict[str, str], {None: XHTML_NS})
+
 EPUB_NS = "http://www.idpf.org/2007/ops"
 Element = etree._Element
 
@@ -109,7 +111,7 @@ _RENDITION_TAGS: dict[str, str] = {
 
 def h(tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None) -> Element:
     """A new XHTML element; attributes whose value is ``None`` are left out."""
-    element = etree.Element(f"{{{XHTML_NS}}}{tag}", nsmap={None: XHTML_NS})
+    element = etree.Element(f"{{{XHTML_NS}}}{tag}", nsmap=XHTML_NSMAP)
     for key, value in (attrs or {}).items():
         if value is not None:
             element.set(key, value)
@@ -118,7 +120,9 @@ def h(tag: str, attrs: dict[str, str | None] | None = None, text: str | None = N
     return element
 
 
-def sub(parent: Element, tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None) -> Element:
+def sub(
+    parent: Element, tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None
+) -> Element:
     """A new XHTML child element at the end of ``parent``."""
     child = h(tag, attrs, text)
     parent.append(child)
@@ -147,7 +151,7 @@ def text_direction(lang: str | None) -> str | None:
 
 def plain(element: Element) -> str:
     """The text of an element, white space collapsed."""
-    return " ".join("".join(element.itertext()).split())
+    return " ".join("".join(str(t) for t in element.itertext()).split())
 
 
 class HtmlRenderer:
@@ -241,8 +245,12 @@ class HtmlRenderer:
     def paragraph_number(self, paragraph: Paragraph, element: Element) -> None:
         """The visible, linkable paragraph number (citation: "¶ 12")."""
         number = str(paragraph.number)
-        sub(element, "a", {"class": "pnum", "href": self.href(paragraph.id or ""), "aria-label": f"Paragraph {number}"},
-            number)
+        sub(
+            element,
+            "a",
+            {"class": "pnum", "href": self.href(paragraph.id or ""), "aria-label": f"Paragraph {number}"},
+            number,
+        )
         add_text(element, " ")
 
     def visit_Group(self, group: Group, parent: Element) -> None:
@@ -262,7 +270,10 @@ class HtmlRenderer:
         if group.heading is not None:
             self.visit(group.heading, element)
         for item in group.items:
-            self.visit(item, element)
+            if isinstance(item, Line):
+                self.visit_Line(item, element)
+            else:
+                self.visit_LineGroup(item, element)
 
     def visit_Line(self, line: Line, parent: Element) -> None:
         element = sub(parent, "div", {"id": line.id, "class": "l"})
@@ -292,11 +303,15 @@ class HtmlRenderer:
             tr = sub(body, "tr")
             for cell in row.cells:
                 header = cell.header or row.header
-                td = sub(tr, "th" if header else "td", {
-                    "colspan": str(cell.columns) if cell.columns > 1 else None,
-                    "rowspan": str(cell.rows) if cell.rows > 1 else None,
-                    "scope": ("col" if row.header else "row") if header else None,
-                })
+                td = sub(
+                    tr,
+                    "th" if header else "td",
+                    {
+                        "colspan": str(cell.columns) if cell.columns > 1 else None,
+                        "rowspan": str(cell.rows) if cell.rows > 1 else None,
+                        "scope": ("col" if row.header else "row") if header else None,
+                    },
+                )
                 self.flow(cell.blocks, td)
 
     def visit_Figure(self, figure: Figure, parent: Element) -> None:
@@ -375,11 +390,17 @@ class HtmlRenderer:
             return
         target = self.href(node.target[1:]) if node.target.startswith("#") else node.target
         external = target.startswith(("http:", "https:"))
-        self.link(parent, {"class": "ref", "href": target, "rel": "external" if external else None}, node.children)
+        self.link(
+            parent, {"class": "ref", "href": target, "rel": "external" if external else None}, node.children
+        )
 
     def visit_NoteRef(self, node: NoteRef, parent: Element) -> None:
         note = self.edition.note(node.note)
-        attrs = {"id": f"noteref-{note.id}", "class": "noteref", "href": self.href(f"note-{note.id}")}
+        attrs: dict[str, str | None] = {
+            "id": f"noteref-{note.id}",
+            "class": "noteref",
+            "href": self.href(f"note-{note.id}"),
+        }
         attrs |= self.noteref_attrs(note)
         element = h("a", attrs)
         sub(element, "sup", None, note.label)
@@ -388,7 +409,9 @@ class HtmlRenderer:
         else:
             parent.append(element)
 
-    def intervention(self, iid: str, parent: Element, fill: Callable[[Element], None], tag: str = "span") -> None:
+    def intervention(
+        self, iid: str, parent: Element, fill: Callable[[Element], None], tag: str = "span"
+    ) -> None:
         """An intervention: a wrapper marked with its kind and anchored by its id, filled, then
         given the medium's extras (which may look at what the wrapper holds)."""
         item = self.edition.intervention(iid)
@@ -409,7 +432,11 @@ class HtmlRenderer:
 
     def visit_Omission(self, node: Omission, parent: Element) -> None:
         marker = "[…]"
-        self.intervention(node.intervention, parent, lambda w: sub(w, "span", {"class": "marker"}, marker))
+
+        def fill(wrapper: Element) -> None:
+            sub(wrapper, "span", {"class": "marker"}, marker)
+
+        self.intervention(node.intervention, parent, fill)
 
     def visit_Marked(self, node: Marked, parent: Element) -> None:
         if not node.in_reading and "diplomatic" not in self.views:
@@ -417,15 +444,21 @@ class HtmlRenderer:
             self.intervention(node.intervention, parent, lambda wrapper: None)
             return
         tag = {InterventionKind.DELETION: "del", InterventionKind.ADDITION: "ins"}.get(node.kind, "span")
-        self.intervention(node.intervention, parent, lambda wrapper: self.inlines(node.children, wrapper), tag)
+        self.intervention(
+            node.intervention, parent, lambda wrapper: self.inlines(node.children, wrapper), tag
+        )
 
     def visit_LineBreak(self, node: LineBreak, parent: Element) -> None:
         sub(parent, "br", {"class": "lb-join" if node.hyphenated else None})
 
     def visit_Milestone(self, node: Milestone, parent: Element) -> None:
         label = f"{node.unit} {node.label}" if node.label else node.unit
-        sub(parent, "span", {"class": f"milestone {node.unit}", "title": label, "aria-hidden": "true"},
-            f"|{node.label}|" if node.label else "|")
+        sub(
+            parent,
+            "span",
+            {"class": f"milestone {node.unit}", "title": label, "aria-hidden": "true"},
+            f"|{node.label}|" if node.label else "|",
+        )
 
     def visit_Embedded(self, node: Embedded, parent: Element) -> None:
         self.visit(node.block, parent)
@@ -446,7 +479,12 @@ class HtmlRenderer:
         for block in walk_blocks(self.edition.divisions):
             if isinstance(block, Quotation) and block.id:
                 labels.setdefault(block.id, block.role if block.role == "epigraph" else "quotation")
-            elif isinstance(block, Paragraph) and block.id and block.number is None and block.role != "head":
+            elif isinstance(block, Paragraph) and block.id and block.role == "head":
+                text = inline_text(block.content)
+                labels.setdefault(
+                    block.id, "title" if block.id == TITLE_ID else f"heading “{_shortened(text)}”"
+                )
+            elif isinstance(block, Paragraph) and block.id and block.number is None:
                 labels.setdefault(block.id, _ROLE_LABELS.get(block.role, block.role))
             elif isinstance(block, Division):
                 heading = inline_text(block.heading.content) if block.heading else ""
@@ -483,13 +521,77 @@ def interventions_inside(nodes: tuple[Inline, ...]) -> bool:
 
 #: Elements after which a line break may be added without changing what a reader sees.
 _BREAKABLE = frozenset(
-    "html head body header main footer nav article section aside div p ol ul li dl dt dd h1 h2 h3 h4 h5 h6 "
-    "table thead tbody tr th td caption figure figcaption blockquote meta link title script fieldset legend "
-    "label details summary".split()
+    (
+        "html",
+        "head",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "nav",
+        "article",
+        "section",
+        "aside",
+        "div",
+        "p",
+        "ol",
+        "ul",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "caption",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "meta",
+        "link",
+        "title",
+        "script",
+        "fieldset",
+        "legend",
+        "label",
+        "details",
+        "summary",
+    )
 )
 _CONTAINERS = frozenset(
-    "html head body header main footer nav article section aside div ol ul dl table thead tbody tr figure "
-    "blockquote fieldset details".split()
+    (
+        "html",
+        "head",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "nav",
+        "article",
+        "section",
+        "aside",
+        "div",
+        "ol",
+        "ul",
+        "dl",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "figure",
+        "blockquote",
+        "fieldset",
+        "details",
+    )
 )
 
 

@@ -89,9 +89,7 @@ def pdf_facts(path: Path) -> PdfFacts:
     except (pikepdf.PdfError, OSError) as error:
         raise EditionError(f"not a readable PDF: {error}", path=path) from None
     with pdf:
-        page_numbers: dict[object, int] = {
-            page.objgen: index + 1 for index, page in enumerate(pdf.pages)
-        }
+        page_numbers: dict[object, int] = {page.objgen: index + 1 for index, page in enumerate(pdf.pages)}
         destinations: dict[str, int] = {}
         names = pdf.Root.get("/Names")
         if names is not None and "/Dests" in names:

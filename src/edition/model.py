@@ -25,6 +25,9 @@ from functools import cached_property
 from typing import Literal, TypeAlias
 
 View: TypeAlias = Literal["reading", "diplomatic"]
+
+TITLE_ID = "title"
+"""The id of the text's title (the body's heading) in the model and in every output."""
 VIEWS: tuple[View, ...] = ("reading", "diplomatic")
 
 
@@ -427,10 +430,16 @@ class Entity:
     description: str
     """The record's short description (``note``/``desc``/``occupation``...), in one paragraph."""
     occurrences: tuple[Occurrence, ...] = ()
+    languages: tuple[str | None, ...] = ()
+    """``@xml:lang`` of each name, where the record gives one (``Nemət Pənahlı`` is ``az``)."""
 
     @property
     def name(self) -> str:
         return self.names[0] if self.names else self.id
+
+    def language_of(self, index: int) -> str | None:
+        """The language of the name at ``index`` of :attr:`names`, if the record says."""
+        return self.languages[index] if index < len(self.languages) else None
 
 
 # --------------------------------------------------------------------------- metadata

@@ -14,21 +14,27 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-
 from edition.html import Element
 from edition.text import countable
 
 #: Classes of elements whose text is not the block's running text in web or EPUB output
 #: (tooltips, the source reading of the diplomatic view, numbers, note and apparatus links).
-NOT_RUNNING_TEXT = frozenset({"tip", "source", "pnum", "noteref", "page-marker", "app-ref", "cite-button", "lnum"})
+NOT_RUNNING_TEXT = frozenset(
+    {"tip", "source", "pnum", "noteref", "page-marker", "app-ref", "cite-button", "lnum"}
+)
 
 _UNCOUNTED = re.compile(r"[\s\-\u2010\u00ad⟨⟩]")
 
 
 class PageStartLike(Protocol):
-    page: int
-    block: str
-    offset: int
+    """What a page start must have (:class:`edition.pdf.PageStart`): read-only fields."""
+
+    @property
+    def page(self) -> int: ...
+    @property
+    def block(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
 
 
 def _skipped(element: Element) -> bool:

@@ -17,18 +17,18 @@ import logging
 import os
 import re
 import uuid
-from xml.sax.saxutils import escape
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import pathname2url
+from xml.sax.saxutils import escape
 
 from edition import sections
 from edition.errors import RenderError
-from edition.html import TITLE_ID, Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
-from edition.model import Edition, NoteRef
+from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.model import TITLE_ID, Edition, NoteRef
 from edition.text import countable
 from edition.web import Asset, font_assets, package_file
 
@@ -332,7 +332,26 @@ class PrintResult:
 
 
 #: Element tags whose id can anchor a page start (blocks; never a name, a date or a note).
-_BLOCK_ANCHORS = frozenset("p div h1 h2 h3 h4 h5 h6 figure blockquote li dt dd td th section".split())
+_BLOCK_ANCHORS = frozenset(
+    [
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "figure",
+        "blockquote",
+        "li",
+        "dt",
+        "dd",
+        "td",
+        "th",
+        "section",
+    ]
+)
 #: Classes whose boxes are not running text (margin numbers, footnotes, anchors).
 _NOT_TEXT = frozenset({"pnum", "footnote", "fn-anchor", "lnum"})
 

@@ -16,15 +16,18 @@ from edition.html import (
     h,
     safe_lang,
     sub,
+    text_direction,
 )
-from edition.model import Edition, EntityKind, Intervention, Metadata
+from edition.model import Edition, Entity, EntityKind, Intervention, Metadata, Occurrence
 
 CITATION_MEDIA = {"web": "web edition", "epub": "EPUB edition", "print": "print edition"}
 
 
 def section(section_id: str, title: str, role: str | None = None, level: int = 2) -> Element:
-    element = h("section", {"id": section_id, "class": section_id, "role": role,
-                            "aria-labelledby": f"{section_id}-title"})
+    element = h(
+        "section",
+        {"id": section_id, "class": section_id, "role": role, "aria-labelledby": f"{section_id}-title"},
+    )
     sub(element, f"h{level}", {"id": f"{section_id}-title"}, title)
     return element
 
@@ -38,9 +41,16 @@ def notes_section(renderer: HtmlRenderer) -> Element | None:
     ordered = sub(element, "ol", {"class": "notes"})
     for note in notes:
         custom = note.label != str(note.number)
-        item = sub(ordered, "li", {"id": f"note-{note.id}", "value": str(note.number),
-                                   "class": "custom-label" if custom else None,
-                                   "data-label": note.label if custom else None})
+        item = sub(
+            ordered,
+            "li",
+            {
+                "id": f"note-{note.id}",
+                "value": str(note.number),
+                "class": "custom-label" if custom else None,
+                "data-label": note.label if custom else None,
+            },
+        )
         if custom:  # the list numbers its items; a note the source labels itself ("*") says so
             sub(item, "span", {"class": "note-label"}, note.label)
             add_text(item, " ")
@@ -49,8 +59,17 @@ def notes_section(renderer: HtmlRenderer) -> Element | None:
         if note.responsibility:
             sub(item, "span", {"class": "resp"}, f"({note.responsibility})")
             add_text(item, " ")
-        sub(item, "a", {"class": "backlink", "href": renderer.href(f"noteref-{note.id}"),
-                        "role": "doc-backlink", "aria-label": f"Back to note reference {note.label}"}, "↩")
+        sub(
+            item,
+            "a",
+            {
+                "class": "backlink",
+                "href": renderer.href(f"noteref-{note.id}"),
+                "role": "doc-backlink",
+                "aria-label": f"Back to note reference {note.label}",
+            },
+            "↩",
+        )
     return element
 
 
@@ -60,8 +79,12 @@ def apparatus_section(renderer: HtmlRenderer) -> Element | None:
     if not interventions:
         return None
     element = section("apparatus", "Apparatus of interventions")
-    sub(element, "p", {"class": "apparatus-intro"},
-        "Every place where the editors changed, supplied, marked or left out something of the text as found.")
+    sub(
+        element,
+        "p",
+        {"class": "apparatus-intro"},
+        "Every place where the editors changed, supplied, marked or left out something of the text as found.",
+    )
     table = sub(element, "table", {"class": "apparatus"})
     head = sub(sub(table, "thead"), "tr")
     for title in ("Place", "As found", "Edited", "What and why"):
@@ -70,7 +93,12 @@ def apparatus_section(renderer: HtmlRenderer) -> Element | None:
     for item in interventions:
         row = sub(body, "tr", {"id": f"app-{item.id}"})
         place = sub(row, "td", {"class": "place"})
-        sub(place, "a", {"href": renderer.href(item.id), "class": "app-place"}, renderer.place_label(item.block))
+        sub(
+            place,
+            "a",
+            {"href": renderer.href(item.id), "class": "app-place"},
+            renderer.place_label(item.block),
+        )
         sub(row, "td", {"class": "found"}, found_words(item))
         sub(row, "td", {"class": "edited"}, edited_words(item))
         sub(row, "td", {"class": "why"}, why_words(item))
@@ -86,14 +114,16 @@ def edited_words(item: Intervention) -> str:
 
 
 def why_words(item: Intervention) -> str:
-    """"Corrected: a typographical error… (editors; certainty high)"."""
+    """ "Corrected: a typographical error… (editors; certainty high)"."""
     parts = [KIND_LABELS[item.kind].capitalize()]
     if item.description:
         parts.append(item.description)
     if item.reason and item.reason != item.description:
         parts.append(item.reason)
     words = ": ".join(parts[:2]) + (" " + " ".join(parts[2:]) if len(parts) > 2 else "")
-    extra = ", ".join(v for v in (item.responsibility, f"certainty {item.certainty}" if item.certainty else None) if v)
+    extra = ", ".join(
+        v for v in (item.responsibility, f"certainty {item.certainty}" if item.certainty else None) if v
+    )
     return f"{words} ({extra})" if extra else words
 
 
@@ -124,30 +154,79 @@ def registers_section(renderer: HtmlRenderer) -> Element | None:
         return None
     element = section("registers", "Registers")
     for kind in EntityKind:
-        members = sorted((e for e in entities if e.kind is kind), key=lambda e: e.name.casefold())
+        members = sorted((e for e in entities if e.kind is kind), key=register_order)
         if not members:
             continue
         key, title = ENTITY_LABELS[kind]
-        part = sub(element, "section", {"id": f"register-{key}", "class": "register",
-                                        "aria-labelledby": f"register-{key}-title"})
+        part = sub(
+            element,
+            "section",
+            {"id": f"register-{key}", "class": "register", "aria-labelledby": f"register-{key}-title"},
+        )
         sub(part, "h3", {"id": f"register-{key}-title"}, title)
         entries = sub(part, "dl", {"class": "register-entries"})
         for entity in members:
             term = sub(entries, "dt", {"id": f"reg-{entity.id}"}, entity.name)
-            for other in entity.names[1:]:
+            for number, other in enumerate(entity.names[1:], start=1):
                 add_text(term, " · ")
-                sub(term, "span", {"class": "other-name"}, other)
+                lang = safe_lang(entity.language_of(number))
+                sub(term, "span", {"class": "other-name", "lang": lang, "dir": text_direction(lang)}, other)
             description = sub(entries, "dd")
             add_text(description, entity.description)
             if entity.occurrences:
                 occurrences = sub(description, "span", {"class": "occurrences"})
                 add_text(occurrences, " Mentioned: ")
-                for index, occurrence in enumerate(entity.occurrences):
-                    if index:
-                        add_text(occurrences, ", ")
-                    sub(occurrences, "a", {"class": "occurrence", "href": renderer.href(occurrence.mention)},
-                        renderer.place_label(occurrence.block))
+                occurrence_links(renderer, entity.occurrences, occurrences)
     return element
+
+
+def occurrence_links(renderer: HtmlRenderer, occurrences: tuple[Occurrence, ...], parent: Element) -> None:
+    """ "¶ 1, ¶ 8 (2, 3), note 6": one link per place, the further mentions there numbered.
+
+    Every mention has its link; a place named five times is listed once.
+    """
+    groups: dict[str | None, list[Occurrence]] = {}
+    for occurrence in occurrences:
+        groups.setdefault(occurrence.block, []).append(occurrence)
+    for index, (block, group) in enumerate(groups.items()):
+        if index:
+            add_text(parent, ", ")
+        sub(
+            parent,
+            "a",
+            {"class": "occurrence", "href": renderer.href(group[0].mention)},
+            renderer.place_label(block),
+        )
+        if len(group) > 1:
+            add_text(parent, " (")
+            for number, occurrence in enumerate(group[1:], start=2):
+                if number > 2:
+                    add_text(parent, ", ")
+                sub(
+                    parent,
+                    "a",
+                    {
+                        "class": "occurrence-more",
+                        "href": renderer.href(occurrence.mention),
+                        "aria-label": f"mention {number} in {renderer.place_label(block)}",
+                    },
+                    str(number),
+                )
+            add_text(parent, ")")
+
+
+_ARTICLES = ("the ", "a ", "an ")
+
+
+def register_order(entity: Entity) -> tuple[str, str]:
+    """Persons by surname (the last word of the name), everything else without a leading article."""
+    name = entity.name.casefold()
+    if entity.kind is EntityKind.PERSON:
+        return (name.split()[-1] if name.split() else name, name)
+    for article in _ARTICLES:
+        if name.startswith(article):
+            return (name[len(article) :], name)
+    return (name, name)
 
 
 def contributors_by_role(metadata: Metadata) -> list[tuple[str, list[str]]]:
@@ -197,21 +276,29 @@ def metadata_section(renderer: HtmlRenderer, medium: str) -> Element:
     fact("Licence", meta.licence)
     fact("Subjects", "; ".join(meta.subjects) or None)
     if meta.principles:
-        principles = sub(element, "section", {"id": "principles", "class": "principles",
-                                              "aria-labelledby": "principles-title"})
+        principles = sub(
+            element,
+            "section",
+            {"id": "principles", "class": "principles", "aria-labelledby": "principles-title"},
+        )
         sub(principles, "h3", {"id": "principles-title"}, "Editorial principles")
         listing = sub(principles, "dl")
         for principle in meta.principles:
             sub(listing, "dt", None, principle.topic)
             sub(listing, "dd", None, principle.text)
     if meta.revisions:
-        history = sub(element, "section", {"id": "revisions", "class": "revisions",
-                                           "aria-labelledby": "revisions-title"})
+        history = sub(
+            element,
+            "section",
+            {"id": "revisions", "class": "revisions", "aria-labelledby": "revisions-title"},
+        )
         sub(history, "h3", {"id": "revisions-title"}, "Revisions")
         listing = sub(history, "ul")
         for revision in meta.revisions:
             sub(listing, "li", None, " — ".join(v for v in (revision.when, revision.who, revision.text) if v))
-    cite = sub(element, "section", {"id": "how-to-cite", "class": "how-to-cite", "aria-labelledby": "cite-title"})
+    cite = sub(
+        element, "section", {"id": "how-to-cite", "class": "how-to-cite", "aria-labelledby": "cite-title"}
+    )
     sub(cite, "h3", {"id": "cite-title"}, "How to cite")
     sub(cite, "p", {"class": "citation"}, citation(renderer.edition, medium))
     return element

@@ -229,7 +229,7 @@ def _dump(value: object, depth: int, out: list[str], name: str | None) -> None:
         out.append(f"{pad}{label}{value.text!r}")
         return
     if isinstance(value, tuple):
-        if not value:
+        if not value or all(v is None for v in value):
             return
         if all(_scalar(v) for v in value):
             out.append(f"{pad}{label}{', '.join(_show(v) for v in value)}")

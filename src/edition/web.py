@@ -9,7 +9,6 @@ styles, script and fonts are copied beside it, and a Content-Security-Policy say
 from __future__ import annotations
 
 import logging
-
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,8 +18,8 @@ from pathlib import Path
 
 from edition import sections
 from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
-from edition.pages import PageStartLike, place_markers
 from edition.model import Division, Edition, Intervention
+from edition.pages import PageStartLike, place_markers
 from edition.text import inline_text
 
 #: A place label that is a number ("¶ 12", "note 3"), whose space must not break a line.
@@ -104,11 +103,15 @@ class WebRenderer(HtmlRenderer):
             link.set("aria-describedby", " ".join([*described, tip_id]))
         # aria-hidden: the tip is read as the description of what it describes, not as more text
         # (shown, it would otherwise join the name of a link that holds it).
-        sub(wrapper, "span", {"class": "tip", "role": "tooltip", "id": tip_id, "aria-hidden": "true"},
-            sections.tip_words(intervention))
+        sub(
+            wrapper,
+            "span",
+            {"class": "tip", "role": "tooltip", "id": tip_id, "aria-hidden": "true"},
+            sections.tip_words(intervention),
+        )
 
     def place_label(self, block: str | None) -> str:
-        """"¶ 12", "note 3": kept on one line on the web page (a no-break space)."""
+        """ "¶ 12", "note 3": kept on one line on the web page (a no-break space)."""
         return _NUMBERED_PLACE.sub("\\1\u00a0", super().place_label(block))
 
     # ------------------------------------------------------------------ the page
@@ -138,8 +141,12 @@ class WebRenderer(HtmlRenderer):
                 self.blocks(division.blocks, article)
             else:
                 self.visit(division, article)
-        for part in (sections.notes_section(self), sections.apparatus_section(self),
-                     sections.registers_section(self), sections.metadata_section(self, self.medium)):
+        for part in (
+            sections.notes_section(self),
+            sections.apparatus_section(self),
+            sections.registers_section(self),
+            sections.metadata_section(self, self.medium),
+        ):
             if part is not None:
                 main.append(part)
         footer = sub(body, "footer", {"class": "colophon"})
@@ -153,18 +160,30 @@ class WebRenderer(HtmlRenderer):
     @staticmethod
     def page_marker(start: PageStartLike) -> Element:
         """Where a page of the print edition begins: "p. 3" in the margin, a page break for AT."""
-        return h("span", {"class": "page-marker", "id": f"page-{start.page}", "role": "doc-pagebreak",
-                          "aria-label": f"Page {start.page} of the print edition"}, f"p.\u00a0{start.page}")
+        return h(
+            "span",
+            {
+                "class": "page-marker",
+                "id": f"page-{start.page}",
+                "role": "doc-pagebreak",
+                "aria-label": f"Page {start.page} of the print edition",
+            },
+            f"p.\u00a0{start.page}",
+        )
 
     def head_metadata(self) -> list[tuple[str, str]]:
         """``<meta name content>`` pairs: Dublin Core terms the agreement checks compare across formats."""
         meta = self.edition.metadata
         pairs = [("author", a) for a in meta.authors]
-        pairs += [("dcterms.title", meta.title), ("dcterms.language", meta.language),
-                  ("dcterms.identifier", meta.identifier)]
+        pairs += [
+            ("dcterms.title", meta.title),
+            ("dcterms.language", meta.language),
+            ("dcterms.identifier", meta.identifier),
+        ]
         pairs += [("dcterms.creator", a) for a in meta.authors]
-        pairs += [("dcterms.contributor", f"{c.name} ({c.role})")
-                  for c in meta.contributors if c.role != "author"]
+        pairs += [
+            ("dcterms.contributor", f"{c.name} ({c.role})") for c in meta.contributors if c.role != "author"
+        ]
         if meta.date:
             pairs.append(("dcterms.date", meta.date))
         if meta.licence:
@@ -208,8 +227,12 @@ class WebRenderer(HtmlRenderer):
             for index, (label, filename) in enumerate(self.downloads.items()):
                 if index:
                     add_text(downloads, " · ")
-                sub(downloads, "a",
-                    {"href": filename, "download": filename, "class": f"download {label.lower()}"}, label)
+                sub(
+                    downloads,
+                    "a",
+                    {"href": filename, "download": filename, "class": f"download {label.lower()}"},
+                    label,
+                )
         switch = sub(controls, "fieldset", {"class": "view-switch", "hidden": "hidden"})
         sub(switch, "legend", None, "Text view")
         for value, label, hint in (
@@ -217,8 +240,16 @@ class WebRenderer(HtmlRenderer):
             ("diplomatic", "Diplomatic", "the text as found"),
         ):
             option = sub(switch, "label")
-            sub(option, "input", {"type": "radio", "name": "view", "value": value,
-                                  "checked": "checked" if value == "reading" else None})
+            sub(
+                option,
+                "input",
+                {
+                    "type": "radio",
+                    "name": "view",
+                    "value": value,
+                    "checked": "checked" if value == "reading" else None,
+                },
+            )
             add_text(option, f" {label} ")
             sub(option, "span", {"class": "hint"}, f"({hint})")
         cite = sub(header, "p", {"class": "cite-line"})
