@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import shutil
 import signal
 import subprocess
@@ -72,6 +73,9 @@ def _read_until(process: subprocess.Popen[str], needle: str, timeout: float) -> 
     deadline = time.monotonic() + timeout
     seen = ""
     while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
         line = process.stdout.readline()
         seen += line
         if needle in line:

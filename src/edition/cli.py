@@ -6,6 +6,7 @@ non-zero; a traceback means a bug in the library.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import sys
@@ -226,16 +227,28 @@ def watch(
             made = ", ".join(chosen)
             click.echo(f"{why}: rebuilt {source.name} ({made}) in {seconds:.1f} s → {outcome.out_dir}/")
 
+    def fingerprint(source: Path) -> bytes | None:
+        try:
+            return hashlib.sha256(source.read_bytes()).digest()
+        except OSError:
+            return None  # being replaced by an editor's save: look again on the next tick
+
+    seen = {source: fingerprint(source) for source in sources}
     for source in sources:
         rebuild(source, "start")
     if not quiet:
         click.echo(f"watching {len(sources)} source(s); Ctrl-C to stop")
     folders = sorted({s.parent for s in sources})
     try:
-        for changes in watchfiles.watch(*folders, debounce=300, step=100, rust_timeout=0):
-            changed = {Path(path).resolve() for _, path in changes}
+        # file events wake us at once; the timeout makes a missed event (an editor's rename,
+        # a save before the watcher started) cost at most half a second
+        for _changes in watchfiles.watch(
+            *folders, debounce=300, step=100, rust_timeout=500, yield_on_timeout=True
+        ):
             for source in sources:
-                if source in changed:
+                now = fingerprint(source)
+                if now is not None and now != seen[source]:
+                    seen[source] = now
                     rebuild(source, "changed")
     except KeyboardInterrupt:
         pass

@@ -119,7 +119,7 @@ class HeaderIndex:
 
     def reason(self, pointers: str | None) -> str | None:
         """The words of the reasons ``@ana`` points at, or ``None`` if none is a known category."""
-        found = [self.reasons[p.removeprefix("#")] for p in (pointers or "").split()]
+        found = [self.reasons.get(p.removeprefix("#"), "") for p in (pointers or "").split()]
         found = [r for r in found if r]
         return "; ".join(found) or None
 
@@ -255,6 +255,7 @@ def _identifier(publication: etree._Element | None, title: str, authors: tuple[s
 
 def read_metadata(root: etree._Element, text_lang: str | None) -> tuple[Metadata, HeaderIndex]:
     """The header's metadata, and the index the text builder resolves pointers with."""
+    from edition.builder import safe_link  # the builder imports this module: import at call time
     index = index_header(root)
     header = first(root, "t:teiHeader")
     assert header is not None  # the schema and the structural check both require it
@@ -291,7 +292,7 @@ def read_metadata(root: etree._Element, text_lang: str | None) -> tuple[Metadata
         date=_date_of(publication, root),
         identifier=_identifier(publication, title, authors),
         licence=words_of(availability) or None,
-        licence_url=licence.get("target") if licence is not None else None,
+        licence_url=safe_link(licence.get("target")) if licence is not None else None,
         source=_source_words(first(header, "t:fileDesc/t:sourceDesc")),
         language=language,
         languages=languages,

@@ -6,12 +6,49 @@ import os
 import warnings
 from pathlib import Path
 
+from lxml import etree
+
 from edition.behaviours import TEI_NS
 from edition.builder import Builder, finish_entities
 from edition.errors import EditionWarning, ValidationError
-from edition.header import XML_LANG, first, read_metadata
-from edition.model import Division, Edition
+from edition.header import XML_ID, XML_LANG, first, line_of, local, read_metadata
+from edition.model import RESERVED_IDS, TITLE_ID, Division, Edition
 from edition.tei import DEFAULT_LIMITS, Limits, parse, validate
+
+
+def keep_ids_apart(root: etree._Element) -> list[tuple[str, str, int | None]]:
+    """Rename source ids the outputs need for themselves (``about``, ``notes``...), and the
+    pointers to them, in the parsed tree; ``title`` is kept on the text's own heading."""
+    taken = {str(v) for v in root.xpath("//@xml:id")}  # type: ignore[union-attr]
+    renames: dict[str, str] = {}
+    report: list[tuple[str, str, int | None]] = []
+    for element in root.iter():
+        old = element.get(XML_ID) if isinstance(element.tag, str) else None
+        if old not in RESERVED_IDS or old is None:
+            continue
+        if old == TITLE_ID and local(element) == "head" and local(element.getparent()) == "body":  # type: ignore[arg-type]
+            continue
+        number, new = 1, f"{old}-1"
+        while new in taken:
+            number += 1
+            new = f"{old}-{number}"
+        taken.add(new)
+        renames[old] = new
+        element.set(XML_ID, new)
+        report.append((old, new, line_of(element)))
+    if renames:
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue
+            for attribute in ("target", "ref", "corresp", "ana", "resp", "who", "next", "prev"):
+                value = element.get(attribute)
+                if value and any(p.removeprefix("#") in renames for p in value.split()):
+                    pointers = (
+                        f"#{renames[p[1:]]}" if p.startswith("#") and p[1:] in renames else p
+                        for p in value.split()
+                    )
+                    element.set(attribute, " ".join(pointers))
+    return report
 
 
 def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = DEFAULT_LIMITS) -> Edition:
@@ -41,6 +78,7 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
     text = first(root, "t:text")
     assert text is not None  # validate() checked it
     metadata, index = read_metadata(root, text.get(XML_LANG))
+    renamed = keep_ids_apart(root)
     builder = Builder(str(source), root, index, limits)
     parts: dict[str, Division | None] = {}
     for part in ("front", "body", "back"):
@@ -48,6 +86,13 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
         parts[part] = builder.section(element, 0, part) if element is not None else None
     body = parts["body"]
     assert body is not None
+    for old, new, line in renamed:
+        warnings.warn(
+            EditionWarning(
+                f"{source}:{line}: xml:id {old!r} is one the outputs use for their own parts; renamed {new!r}"
+            ),
+            stacklevel=2,
+        )
     for notice in builder.report_unknown():
         warnings.warn(EditionWarning(notice), stacklevel=2)
     return Edition(

@@ -28,6 +28,29 @@ View: TypeAlias = Literal["reading", "diplomatic"]
 
 TITLE_ID = "title"
 """The id of the text's title (the body's heading) in the model and in every output."""
+
+RESERVED_IDS = frozenset(
+    {
+        TITLE_ID,
+        "text",
+        "main",
+        "notes",
+        "apparatus",
+        "registers",
+        "about",
+        "principles",
+        "revisions",
+        "how-to-cite",
+        "cite-title",
+        "citation",
+        "toc",
+        "toc-title",
+        "landmarks",
+        "page-list",
+        "note-popover",
+    }
+)
+"""Ids the outputs use for their own parts: a source element with one of them is renamed on load."""
 VIEWS: tuple[View, ...] = ("reading", "diplomatic")
 
 
@@ -95,7 +118,7 @@ class Link:
 
     children: tuple[Inline, ...]
     target: str | None
-    """``http``, ``https`` or ``mailto`` URL, a relative path, or ``#id`` inside the
+    """``http``, ``https`` or ``mailto`` URL, or ``#id`` inside the
     edition; ``None`` if refused."""
 
 

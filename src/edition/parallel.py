@@ -249,6 +249,13 @@ class Styles:
                 raise Unsupported(f"@page {margin.selector} @{margin.box}: a page number styled by page name")
             if names & {"element", "leader", "target-counter", "target-text"}:
                 raise Unsupported(f"@page {margin.selector} @{margin.box}: {', '.join(sorted(names))}")
+        folios = self.folio_boxes()
+        edges = {box.split("-")[0] for box in folios}
+        for margin in self.margins:
+            shown = margin.content is not None and self.serialize(margin.content).strip() not in ("none", "normal")
+            edge = margin.box.split("-")[0]
+            if shown and edge in edges and margin.box not in folios and "corner" not in margin.box:
+                raise Unsupported(f"@{margin.box} shares its edge with a page number (their widths interact)")
 
     @staticmethod
     def _sets_content(rule: _Rule) -> bool:
@@ -369,11 +376,10 @@ class Styles:
 
     def empty_folios(self) -> str:
         """Rules that leave the folio boxes empty but generated (so a part shows where they go)."""
-        boxes = self.folio_boxes()
         return "\n".join(
             f'@page {m.selector} {{ @{m.box} {{ content: ""; }} }}'
             for m in self.margins
-            if m.box in boxes and m.content is not None
+            if any(f.lower_name == "counter" for f in _functions(m.content or []))
         )
 
     def folios_only(self, press_marks: bool) -> str:
@@ -603,3 +609,980 @@ def _part_name(element: Element, index: int) -> str:
 def _text_content(element: Element) -> str:
     """What ``string-set: x content()`` takes: the text, ASCII white space collapsed (not NBSP)."""
     return _ASCII_SPACE.sub(" ", "".join(element.itertext())).strip(" ")
+
+
+# ======================================================================== layout (in worker processes)
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutConfig:
+    """What every layout of one book shares (sent once to each worker process)."""
+
+    profile: str
+    trim: str
+    folder: str
+    when: datetime
+    metadata: Metadata
+    path: str
+    folio_boxes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PartLayout:
+    """A laid-out part: its PDF and what the join needs to know about its pages."""
+
+    pdf: bytes
+    pages: int
+    folios: tuple[bool, ...]
+    """Per page: does the book print a page number on it (a folio box is generated)?"""
+    blank_end: bool
+    """The last page is a blank page (notes carried past the end): the cut would not be exact."""
+    anchors: dict[str, int]
+    """Every id laid out in the part → 0-based page index in the part."""
+    bookmarks: tuple[tuple[int, int, str, float, float, str], ...]
+    """``(page index, level, label, x, y, state)``, in PDF coordinates, in order."""
+    starts: tuple[tuple[int, str, int], ...]
+    """:class:`edition.pdf.PageStart` fields, pages counted from 1 in the part."""
+    messages: tuple[str, ...]
+
+    def facts(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "folios": list(self.folios),
+            "blank_end": self.blank_end,
+            "anchors": self.anchors,
+            "bookmarks": [list(b) for b in self.bookmarks],
+            "starts": [list(s) for s in self.starts],
+            "messages": list(self.messages),
+        }
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any], pdf: bytes) -> PartLayout:
+        return cls(
+            pdf=pdf,
+            pages=int(facts["pages"]),
+            folios=tuple(bool(f) for f in facts["folios"]),
+            blank_end=bool(facts["blank_end"]),
+            anchors={str(k): int(v) for k, v in facts["anchors"].items()},
+            bookmarks=tuple(
+                (int(p), int(lv), str(lb), float(x), float(y), str(st)) for p, lv, lb, x, y, st in facts["bookmarks"]
+            ),
+            starts=tuple((int(p), str(b), int(o)) for p, b, o in facts["starts"]),
+            messages=tuple(str(m) for m in facts["messages"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    message: str
+    refused: str | None
+
+
+class _MetadataOnly:
+    """What :func:`edition.pdf._finisher` reads of an edition (workers do not get the whole model)."""
+
+    def __init__(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+
+
+class Layouter:
+    """Lays out parts and folio sheets with WeasyPrint, exactly as :func:`edition.pdf.print_edition`."""
+
+    def __init__(self, config: LayoutConfig) -> None:
+        from edition.pdf import PrintOptions, page_css, print_assets
+
+        self.config = config
+        self.options = PrintOptions(config.profile, config.trim)
+        self.assets = print_assets(self.options)
+        self.folder = Path(config.folder)
+        self.base = f"file://{pathname2url(str(self.folder))}/"
+        self.sheets = [
+            (self.assets[f"assets/{name}"].source.read_text(encoding="utf-8"), name) for name in ("base.css", "print.css")
+        ]
+        self.sheets.append((page_css(self.options), "page.css"))
+
+    def _pdf_options(self, tagged: bool) -> dict[str, Any]:
+        press = self.options.press
+        if not tagged and not press:
+            return {"pdf_variant": None, "pdf_tags": False, "output_intent": None}
+        return {
+            "pdf_variant": "pdf/x-4" if press else "pdf/ua-1",
+            "pdf_tags": not press,
+            "output_intent": "device-cmyk" if press else None,
+        }
+
+    @contextlib.contextmanager
+    def _render(self, html: str, extra: Sequence[str], pdf_options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        from edition.pdf import ConfinedFetcher, _source_date_epoch, _WeasyPrintLog
+
+        fetcher = ConfinedFetcher(self.folder, self.assets)
+        fonts = FontConfiguration()
+        profiles: dict[str, object] = {}
+        records = _WeasyPrintLog()
+        with records, _source_date_epoch(self.config.when):
+            stylesheets = [
+                weasyprint.CSS(
+                    string=text,
+                    base_url=f"{self.base}assets/{name}",
+                    url_fetcher=fetcher,
+                    font_config=fonts,
+                    color_profiles=profiles,
+                )
+                for text, name in [*self.sheets, *((text, "part.css") for text in extra)]
+            ]
+            document = weasyprint.HTML(string=html, base_url=self.base, url_fetcher=fetcher).render(
+                stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
+            )
+            yield document, records
+        if fetcher.refused:
+            raise PermissionError(f"refused to fetch {fetcher.refused[0]}")
+
+    def part(self, html: str, css: Sequence[str]) -> PartLayout:
+        from weasyprint.matrix import Matrix
+
+        from edition.pdf import _finisher, page_starts
+
+        pdf_options = self._pdf_options(tagged=True)
+        with self._render(html, css, pdf_options) as (document, records):
+            pages = document.pages
+            folios = tuple(_has_folio(page, self.config.folio_boxes) for page in pages)
+            anchors: dict[str, int] = {}
+            for index, page in enumerate(pages):
+                for name in page.anchors:
+                    anchors.setdefault(name, index)
+            wanted = {target for page in pages for kind, target, _, _ in page.links if kind == "internal"}
+            for name in sorted(wanted - anchors.keys()):
+                # a link into another part: a stand-in anchor makes WeasyPrint write the link
+                # (its destination is dropped at the join, where the real one is)
+                pages[0].anchors[name] = (0, 0, 0, 0)
+            bookmarks = []
+            for index, page in enumerate(pages):
+                matrix = Matrix(a=0.75, d=-0.75, f=page.height * 0.75)
+                for level, label, (x, y), state in page.bookmarks:
+                    x, y = matrix.transform_point(x, y)
+                    bookmarks.append((index, level, label, x, y, state))
+            starts = tuple((s.page, s.block, s.offset) for s in page_starts(document))
+            holder = cast("Edition", _MetadataOnly(self.config.metadata))
+            pdf = document.write_pdf(finisher=_finisher(holder, self.options), **pdf_options)
+            blank_end = bool(pages[-1]._page_box.page_type.blank)
+        return PartLayout(
+            pdf=pdf,
+            pages=len(pages),
+            folios=folios,
+            blank_end=blank_end,
+            anchors=anchors,
+            bookmarks=tuple(bookmarks),
+            starts=starts,
+            messages=tuple(records.messages),
+        )
+
+    def folio_sheet(self, first: int, kinds: str, css: str) -> bytes:
+        """Empty pages ``first``… with only their page numbers; ``B`` pages are blank versos."""
+        divs = []
+        for index, kind in enumerate(kinds):
+            if kind == "B":
+                continue
+            if index == 0:
+                divs.append("<div></div>")
+            else:
+                divs.append(f'<div class="{"ed-r" if kinds[index - 1] == "B" else "ed-p"}"></div>')
+        if kinds.endswith("B"):
+            divs.append('<div class="ed-r"></div>')  # makes the last blank; itself not used
+        language = self.config.metadata.language or "und"
+        html = f'<!DOCTYPE html>\n<html lang="{language}"><body>{"".join(divs)}</body></html>'
+        sheet = (
+            f"{css}\n.ed-p {{ break-before: page; }}\n.ed-r {{ break-before: right; }}\n"
+            f"@page :first {{ counter-reset: page {first}; }}\n"
+            + ("html { break-before: left; }\n" if first % 2 == 0 else "")
+        )
+        with self._render(html, [sheet], self._pdf_options(tagged=False)) as (document, _):
+            count = len(document.pages)
+            expected = len(kinds) + (1 if kinds.endswith("B") else 0)
+            if count != expected:
+                raise RuntimeError(f"folio sheet from page {first}: {count} pages, not {expected}")
+            blanks = [bool(page._page_box.page_type.blank) for page in document.pages[: len(kinds)]]
+            if blanks != [kind == "B" for kind in kinds]:
+                raise RuntimeError(f"folio sheet from page {first}: blank pages out of place")
+            return cast(bytes, document.write_pdf(**self._pdf_options(tagged=False)))
+
+
+def _has_folio(page: Any, folio_boxes: Sequence[str]) -> bool:
+    from weasyprint.formatting_structure import boxes
+
+    wanted = {f"@{name}" for name in folio_boxes}
+    return any(
+        isinstance(box, boxes.MarginBox) and box.at_keyword in wanted for box in page._page_box.children
+    )
+
+
+_LAYOUTER: Layouter | None = None
+
+
+def _init_worker(config: LayoutConfig) -> None:
+    global _LAYOUTER
+    _LAYOUTER = Layouter(config)
+
+
+def _task(kind: str, *args: Any) -> PartLayout | bytes | _Failure:
+    """One layout in a worker (or inline): failures come back as values (exceptions may not pickle)."""
+    assert _LAYOUTER is not None
+    try:
+        if kind == "part":
+            return _LAYOUTER.part(*args)
+        return _LAYOUTER.folio_sheet(*args)
+    except Exception as error:  # WeasyPrint raises many kinds; the coordinator reports them
+        message = f"{type(error).__name__}: {error}"
+        refused = str(error).removeprefix("refused to fetch ") if isinstance(error, PermissionError) else None
+        return _Failure(message, refused)
+
+
+# ======================================================================== the cache
+
+
+class PartCache:
+    """Laid-out parts and folio sheets on disk, keyed by a hash of everything their bytes depend on.
+
+    Safe to delete at any time. An entry is two files, ``<key>.pdf`` and ``<key>.json`` (the
+    facts, with the PDF's SHA-256): an entry that is missing, unreadable or does not match
+    its hash is a miss, and the part is laid out again.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+
+    def get(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        self.used.add(key)
+        try:
+            facts = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            data = (self.folder / f"{key}.pdf").read_bytes()
+        except (OSError, ValueError):
+            return None
+        if not isinstance(facts, dict) or facts.get("sha256") != hashlib.sha256(data).hexdigest():
+            return None
+        return facts, data
+
+    def put(self, key: str, facts: dict[str, Any], data: bytes) -> None:
+        self.used.add(key)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            record = {**facts, "sha256": hashlib.sha256(data).hexdigest()}
+            for suffix, content in ((".pdf", data), (".json", json.dumps(record).encode("utf-8"))):
+                temporary = self.folder / f".{key}{suffix}.{os.getpid()}.tmp"
+                temporary.write_bytes(content)
+                os.replace(temporary, self.folder / f"{key}{suffix}")
+        except OSError as error:  # a cache that cannot be written only costs time
+            log.info("layout cache not written (%s): %s", self.folder, error)
+
+    def prune(self) -> None:
+        """Remove entries this build did not use (what an earlier version of the book needed)."""
+        with contextlib.suppress(OSError):
+            for path in self.folder.iterdir():
+                key = path.name.split(".")[0] if not path.name.startswith(".") else ""
+                if key not in self.used:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+
+
+def _fingerprint(config: LayoutConfig, layouter: Layouter) -> hashlib._Hash:
+    """What every cached layout of this book depends on besides its own HTML."""
+    import pydyf
+    import weasyprint
+
+    digest = hashlib.sha256()
+
+    def add(*values: object) -> None:
+        for value in values:
+            data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+            digest.update(len(data).to_bytes(8, "big") + data)
+
+    meta = config.metadata
+    add(CACHE_FORMAT, weasyprint.__version__, pydyf.__version__, config.profile, config.trim)
+    add(config.when.isoformat(), meta.identifier, meta.language, meta.date, meta.licence)
+    for module in ("pdf.py", "parallel.py"):
+        add((Path(__file__).parent / module).read_bytes())
+    for text, name in layouter.sheets:
+        add(name, text)
+    for target in sorted(layouter.assets):
+        add(target, hashlib.sha256(layouter.assets[target].source.read_bytes()).digest())
+    return digest
+
+
+def _key(fingerprint: hashlib._Hash, *values: str) -> str:
+    digest = fingerprint.copy()
+    for value in values:
+        data = value.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def _files_referenced(html: str, folder: Path) -> str:
+    """Contents' hashes of the edition's files a part loads (images): their bytes are in the PDF."""
+    found = []
+    for match in sorted(set(re.findall(r'\ssrc="([^"]+)"', html))):
+        path = (folder / match).resolve()
+        if path.is_relative_to(folder) and path.is_file():
+            found.append(f"{match}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+    return "\n".join(found)
+
+
+# ======================================================================== joining
+
+
+@dataclass(slots=True)
+class Placed:
+    """A part in the book: its layout, where it starts, and whether a blank verso precedes it."""
+
+    name: str
+    layout: PartLayout
+    first: int
+    """The book's page number of the part's first page."""
+    blank_before: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FolioSheet:
+    first: int
+    kinds: str
+    pdf: bytes
+
+
+def _subset_tag(old: str, label: str, taken: set[str]) -> str:
+    for attempt in range(1000):
+        digest = hashlib.sha256(f"{old}|{label}|{attempt}".encode()).digest()
+        tag = "".join(string.ascii_uppercase[b % 26] for b in digest[:6])
+        if tag not in taken:
+            taken.add(tag)
+            return tag
+    raise RuntimeError("no free font subset tag")  # pragma: no cover
+
+
+def _retag_fonts(pdf: Any, label: str, taken: set[str], keep: bool) -> None:
+    """Fonts are subset per part: give every subset its own tag (ISO 32000: different subsets, different tags)."""
+    import pikepdf
+
+    fonts: dict[tuple[int, int], Any] = {}
+    for page in pdf.pages:
+        resources = page.obj.get("/Resources")
+        font_dict = resources.get("/Font") if resources is not None else None
+        if font_dict is None:
+            continue
+        for _, font in font_dict.items():
+            fonts.setdefault(font.objgen, font)
+    renamed: dict[str, str] = {}
+    for font in fonts.values():
+        descendants = list(font.get("/DescendantFonts", pikepdf.Array()))
+        for holder, key in [(font, "/BaseFont"), *((d, "/BaseFont") for d in descendants)]:
+            descriptor = holder.get("/FontDescriptor")
+            for owner, name_key in [(holder, key), *([(descriptor, "/FontName")] if descriptor is not None else [])]:
+                name = str(owner.get(name_key, ""))
+                match = _TAG.match(name.lstrip("/"))
+                if not match:
+                    continue
+                old = match.group(1)
+                if keep:
+                    taken.add(old)
+                    continue
+                if old not in renamed:
+                    renamed[old] = _subset_tag(old, label, taken)
+                owner[name_key] = pikepdf.Name("/" + renamed[old] + name.lstrip("/")[6:])
+
+
+def _retag_table_ids(pdf: Any, prefix: str) -> None:
+    """Table header ids (``/ID``, ``/Headers``) of a second tagged table part, made unique in the book."""
+    import pikepdf
+
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return
+    stack = [root]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary):
+            if node.is_indirect:
+                if node.objgen in seen:
+                    continue
+                seen.add(node.objgen)
+            if node.get("/Type") == "/OBJR":
+                continue
+            if "/ID" in node:
+                node.ID = pikepdf.String(prefix + str(node.ID))
+            attributes = node.get("/A")
+            if isinstance(attributes, pikepdf.Dictionary) and "/Headers" in attributes:
+                attributes.Headers = pikepdf.Array([pikepdf.String(prefix + str(h)) for h in attributes.Headers])
+            kids = node.get("/K")
+            if isinstance(kids, pikepdf.Array):
+                stack.extend(kids)
+            elif isinstance(kids, pikepdf.Dictionary):
+                stack.append(kids)
+
+
+def _outline_tree(bookmarks: Sequence[tuple[int, int, str, float, float, str]]) -> list[Any]:
+    """WeasyPrint's bookmark tree (``Document.make_bookmark_tree``) over the whole book's bookmarks."""
+    root: list[Any] = []
+    skipped_levels: list[int] = []
+    last_by_depth: list[list[Any]] = [root]
+    previous_level = 0
+    for page, level, label, x, y, state in bookmarks:
+        if level > previous_level:
+            skipped_levels.append(level - previous_level - 1)
+        else:
+            temporary = level
+            while temporary < previous_level:
+                temporary += 1 + skipped_levels.pop()
+            if temporary > previous_level:
+                skipped_levels.append(temporary - previous_level - 1)
+        previous_level = level
+        depth = level - sum(skipped_levels)
+        children: list[Any] = []
+        last_by_depth[depth - 1].append((label, (page, x, y), children, state))
+        del last_by_depth[depth:]
+        last_by_depth.append(children)
+    return root
+
+
+def _add_outlines(pdf: Any, bookmarks: list[Any], parent: Any = None) -> tuple[list[Any], int]:
+    """WeasyPrint's ``add_outlines``, with pikepdf objects."""
+    import pikepdf
+
+    count = len(bookmarks)
+    outlines: list[Any] = []
+    for title, (page, x, y), children, state in bookmarks:
+        destination = pikepdf.Array([pdf.pages[page].obj, pikepdf.Name.XYZ, x, y, 0])
+        outline = pdf.make_indirect(pikepdf.Dictionary(Title=pikepdf.String(title), Dest=destination))
+        children_outlines, children_count = _add_outlines(pdf, children, outline)
+        outline.Count = -children_count if state == "closed" else children_count
+        if state != "closed":
+            count += children_count
+        if outlines:
+            outline.Prev = outlines[-1]
+            outlines[-1].Next = outline
+        if children_outlines:
+            outline.First = children_outlines[0]
+            outline.Last = children_outlines[-1]
+        if parent is not None:
+            outline.Parent = parent
+        outlines.append(outline)
+    if parent is None and outlines:
+        root = pdf.make_indirect(pikepdf.Dictionary(Count=count, First=outlines[0], Last=outlines[-1]))
+        for outline in outlines:
+            outline.Parent = root
+        pdf.Root.Outlines = root
+    return outlines, count
+
+
+def _dedupe_profiles(pdf: Any) -> None:
+    """One copy of each ICC profile: every part embeds the press profile in its colour spaces."""
+    import pikepdf
+
+    canonical: dict[bytes, Any] = {}
+    seen: set[tuple[int, int]] = set()
+
+    def resources(dictionary: Any) -> None:
+        if dictionary is None:
+            return
+        if dictionary.is_indirect:
+            if dictionary.objgen in seen:
+                return
+            seen.add(dictionary.objgen)
+        spaces = dictionary.get("/ColorSpace")
+        if isinstance(spaces, pikepdf.Dictionary):
+            for name, value in list(spaces.items()):
+                if isinstance(value, pikepdf.Array) and len(value) == 2 and value[0] == pikepdf.Name.ICCBased:
+                    stream = value[1]
+                    key = hashlib.sha256(
+                        stream.read_raw_bytes() + repr(sorted((k, str(v)) for k, v in stream.stream_dict.items() if k != "/Length")).encode()
+                    ).digest()
+                    if key not in canonical:
+                        canonical[key] = stream
+                    elif canonical[key].objgen != stream.objgen:
+                        spaces[name] = pikepdf.Array([pikepdf.Name.ICCBased, canonical[key]])
+        xobjects = dictionary.get("/XObject")
+        if isinstance(xobjects, pikepdf.Dictionary):
+            for _, xobject in xobjects.items():
+                if xobject.get("/Subtype") == "/Form":
+                    resources(xobject.get("/Resources"))
+
+    for intent in pdf.Root.get("/OutputIntents", pikepdf.Array()):
+        profile = intent.get("/DestOutputProfile")
+        if profile is not None:
+            key = hashlib.sha256(
+                profile.read_raw_bytes() + repr(sorted((k, str(v)) for k, v in profile.stream_dict.items() if k != "/Length")).encode()
+            ).digest()
+            canonical.setdefault(key, profile)
+    for page in pdf.pages:
+        resources(page.obj.get("/Resources"))
+
+
+def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool) -> bytes:
+    """One PDF from the parts, as the single WeasyPrint document would be (see the module's docstring)."""
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name
+
+    out = pikepdf.new()
+    opened: list[Any] = []
+
+    def open_pdf(data: bytes) -> Any:
+        opened.append(pikepdf.open(io.BytesIO(data)))
+        return opened[-1]
+
+    taken: set[str] = set()
+    sheet_pages: dict[int, tuple[Any, int]] = {}
+    for sheet in sheets:
+        sheet_pdf = open_pdf(sheet.pdf)
+        _retag_fonts(sheet_pdf, f"folios-{sheet.first}", taken, keep=False)
+        for index in range(len(sheet.kinds)):
+            sheet_pages[sheet.first + index] = (sheet_pdf, index)
+
+    begin = out.make_stream(b"q\n")
+    if tagged:
+        finish = out.make_stream(b"Q\n/Artifact <</Type /Pagination>> BDC\nq /EdFolio Do Q\nEMC\n")
+    else:
+        finish = out.make_stream(b"Q\nq /EdFolio Do Q\n")
+
+    def overlay(page: Any, number: int) -> None:
+        sheet_pdf, index = sheet_pages[number]
+        form = out.copy_foreign(sheet_pdf.make_indirect(sheet_pdf.pages[index].as_form_xobject()))
+        old = page.obj.Resources
+        resources = Dictionary({key: value for key, value in old.items()})
+        xobjects = Dictionary({key: value for key, value in old.get("/XObject", Dictionary()).items()})
+        xobjects.EdFolio = form
+        resources.XObject = xobjects
+        page.obj.Resources = resources
+        contents = page.obj.Contents
+        parts = list(contents) if isinstance(contents, Array) else [contents]
+        page.obj.Contents = Array([begin, *parts, finish])
+
+    struct_root = struct_document = None
+    if tagged:
+        struct_root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        struct_document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array(), P=struct_root))
+        struct_root.K = Array([struct_document])
+    page_maps: list[Any] = []
+    annotations: list[tuple[Any, Any]] = []
+    destinations: list[tuple[str, Any]] = []
+    bookmarks: list[tuple[int, int, str, float, float, str]] = []
+    tables = 0
+    first_pdf = None
+
+    for part in placed:
+        source = open_pdf(part.layout.pdf)
+        if first_pdf is None:
+            first_pdf = source
+        _retag_fonts(source, part.name, taken, keep=part is placed[0])
+        if part.blank_before:
+            number = len(out.pages) + 1
+            sheet_pdf, index = sheet_pages[number]
+            out.pages.append(sheet_pdf.pages[index])
+            if tagged:
+                out.pages[-1].obj.Tabs = Name.S
+                out.pages[-1].obj.StructParents = number - 1
+                page_maps.append(Array())
+        start = len(out.pages)
+        assert start + 1 == part.first, (part.name, start, part.first)
+        part_root = source.Root.get("/StructTreeRoot") if tagged else None
+        kids: list[Any] = []
+        if part_root is not None:
+            if any(True for _ in _has_ids(part_root)):
+                tables += 1
+                if tables > 1:
+                    _retag_table_ids(source, f"{part.name}-")
+            kids = list(part_root.K[0].K)
+            for kid in kids:
+                del kid.P  # copied alone, not with the part's tree root
+        out.pages.extend(source.pages)
+        copies = {source.pages[j].objgen: out.pages[start + j].obj for j in range(part.layout.pages)}
+        for j in range(part.layout.pages):
+            page = out.pages[start + j]
+            if tagged:
+                page.obj.StructParents = start + j
+            if part.layout.folios[j]:
+                overlay(page, start + j + 1)
+        if part_root is not None:
+            assert struct_document is not None
+            for kid in kids:
+                copied = out.copy_foreign(kid)
+                copied.P = struct_document
+                struct_document.K.append(copied)
+            nums = list(part_root.ParentTree.Nums)
+            by_key: dict[int, Any] = {}
+            for key, value in zip(nums[::2], nums[1::2], strict=True):
+                if int(key) < part.layout.pages:
+                    page_maps.append(Array([out.copy_foreign(v) for v in value]))
+                else:
+                    by_key[int(key)] = out.copy_foreign(value)
+            part_annotations = []
+            for j in range(part.layout.pages):
+                for annotation in out.pages[start + j].obj.get("/Annots", Array()):
+                    if "/StructParent" in annotation:
+                        key = int(annotation.StructParent)
+                        part_annotations.append((key, annotation, by_key[key]))
+            part_annotations.sort(key=lambda item: item[0])
+            annotations.extend((annotation, element) for _, annotation, element in part_annotations)
+        names = source.Root.get("/Names")
+        if names is not None and "/Dests" in names:
+            for name, target in pikepdf.NameTree(names.Dests).items():
+                if name in part.layout.anchors:
+                    destinations.append((name, Array([copies[target[0].objgen], *list(target)[1:]])))
+        bookmarks.extend((start + p, level, label, x, y, state) for p, level, label, x, y, state in part.layout.bookmarks)
+
+    assert first_pdf is not None
+    total = len(out.pages)
+    if tagged:
+        assert struct_root is not None
+        nums_array = Array()
+        for number, mapping in enumerate(page_maps):
+            nums_array.extend([number, mapping])
+        for offset, (annotation, element) in enumerate(annotations):
+            annotation.StructParent = total + offset
+            nums_array.extend([total + offset, element])
+        struct_root.ParentTree = out.make_indirect(Dictionary(Nums=nums_array))
+        out.Root.StructTreeRoot = struct_root
+    for key, value in first_pdf.Root.items():
+        if key not in ("/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot"):
+            out.Root[key] = _copy_direct(out, value) if not getattr(value, "is_indirect", False) else out.copy_foreign(value)
+    if destinations:
+        flat = Array()
+        for name, target in sorted(destinations, key=lambda item: item[0]):
+            flat.extend([pikepdf.String(name), target])
+        out.Root.Names = Dictionary(Dests=Dictionary(Names=flat))
+    _add_outlines(out, _outline_tree(bookmarks))
+    out.trailer.Info = out.copy_foreign(first_pdf.trailer.Info)
+    _dedupe_profiles(out)
+    buffer = io.BytesIO()
+    out.save(
+        buffer,
+        deterministic_id=True,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        force_version=str(first_pdf.pdf_version),
+    )
+    for pdf in opened:
+        pdf.close()
+    out.close()
+    return buffer.getvalue()
+
+
+def _has_ids(root: Any) -> Iterator[None]:
+    """Whether a part's structure tree has table header ids (only parts with tables do)."""
+    import pikepdf
+
+    nums = root.get("/ParentTree", pikepdf.Dictionary()).get("/Nums", pikepdf.Array())
+    for value in list(nums)[1::2]:
+        elements = value if isinstance(value, pikepdf.Array) else [value]
+        for element in elements:
+            if isinstance(element, pikepdf.Dictionary) and element.get("/S") in ("/TH",):
+                yield None
+                return
+            parent = element.get("/P") if isinstance(element, pikepdf.Dictionary) else None
+            if isinstance(parent, pikepdf.Dictionary) and parent.get("/S") == "/TH":
+                yield None
+                return
+
+
+def _copy_direct(pdf: Any, value: Any) -> Any:
+    """A direct object of another PDF, with its indirect references copied."""
+    import pikepdf
+
+    def one(item: Any) -> Any:
+        if isinstance(item, pikepdf.Object) and item.is_indirect:
+            return pdf.copy_foreign(item)
+        return _copy_direct(pdf, item)
+
+    if isinstance(value, pikepdf.Dictionary):
+        return pikepdf.Dictionary({key: one(item) for key, item in value.items()})
+    if isinstance(value, pikepdf.Array):
+        return pikepdf.Array([one(item) for item in value])
+    return value
+
+
+# ======================================================================== the coordinator
+
+
+@dataclass(slots=True)
+class BuildStats:
+    """What a parallel build did: which parts it laid out and which it took from the cache."""
+
+    parts: int = 0
+    laid_out: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    folio_sheets_laid_out: int = 0
+    folio_sheets_cached: int = 0
+    jobs: int = 1
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"parallel layout: {len(self.laid_out)} of {self.parts} parts laid out "
+            f"({len(self.cached)} from the cache), {self.folio_sheets_laid_out} folio sheets laid out "
+            f"({self.folio_sheets_cached} from the cache), {self.jobs} jobs"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelResult:
+    result: PrintResult
+    stats: BuildStats
+
+
+T = TypeVar("T")
+
+
+class _Runner:
+    """Runs layouts in a process pool (started only if there are two or more to run at once), or inline."""
+
+    def __init__(self, config: LayoutConfig, jobs: int) -> None:
+        self.config = config
+        self.jobs = jobs
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.inline = False
+
+    def submit(self, batch: Sequence[tuple[Any, ...]]) -> list[concurrent.futures.Future[Any]]:
+        if self.pool is None and self.jobs > 1 and len(batch) > 1:
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.config,),
+            )
+        futures: list[concurrent.futures.Future[Any]] = []
+        for args in batch:
+            if self.pool is not None:
+                futures.append(self.pool.submit(_task, *args))
+                continue
+            if not self.inline:
+                _init_worker(self.config)
+                self.inline = True
+            future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            future.set_result(_task(*args))
+            futures.append(future)
+        return futures
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
+def print_book(
+    edition: Edition,
+    *,
+    profile: str = "screen",
+    when: datetime,
+    trim: str = "6x9in",
+    jobs: int | None = None,
+    cache: Path | None = None,
+    min_parts: int = MIN_PARTS,
+) -> ParallelResult | None:
+    """Lay out the print edition in parts, in ``jobs`` processes, and join them.
+
+    ``cache`` is a folder for laid-out parts (``<output folder>/.edition-cache``): a
+    rebuild lays out only the parts that changed. Returns ``None`` when the book has fewer
+    than ``min_parts`` parts or cannot be laid out in parts exactly (the log says why):
+    the caller then lays it out in one piece.
+    """
+    from edition.pdf import PageStart, PrintOptions, PrintRenderer, PrintResult, _strip_links
+
+    began = time.perf_counter()
+    options = PrintOptions(profile, trim)
+    book = PrintRenderer(edition).book(when)
+    if options.press:
+        _strip_links(book)
+    folder = Path(edition.path).resolve().parent
+    jobs = max(1, jobs if jobs is not None else default_jobs())
+    try:
+        probe = Layouter(
+            LayoutConfig(profile, trim, str(folder), when, edition.metadata, str(edition.path), ())
+        )
+        styles = Styles([text for text, _ in probe.sheets])
+        parts = plan_parts(book, styles)
+        _check_phases(parts)
+    except Unsupported as why:
+        log.info("laid out in one piece: %s", why)
+        return None
+    if len(parts) < min_parts:
+        return None
+    config = LayoutConfig(
+        profile, trim, str(folder), when, edition.metadata, str(edition.path), tuple(sorted(styles.folio_boxes()))
+    )
+    stats = BuildStats(parts=len(parts), jobs=jobs)
+    store = PartCache(cache / f"pdf-{profile}-{trim}") if cache is not None else None
+    fingerprint = _fingerprint(config, probe)
+    folio_css = styles.folios_only(options.press)
+    runner = _Runner(config, jobs)
+    stats.seconds["plan"] = time.perf_counter() - began
+    try:
+        layouts: dict[int, PartLayout] = {}
+
+        def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
+            batch: list[tuple[int, str, Any]] = []
+            for index in indices:
+                part = parts[index]
+                html = part.html(pages)
+                key = _key(fingerprint, "part", html, *part.css, _files_referenced(html, folder))
+                hit = store.get(key) if store is not None else None
+                if hit is not None:
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        layouts[index] = PartLayout.from_facts(hit[0], hit[1])
+                        stats.cached.append(part.name)
+                        continue
+                batch.append((index, key, ("part", html, part.css)))
+            futures = runner.submit([args for _, _, args in batch])
+            return [(index, key, future) for (index, key, _), future in zip(batch, futures, strict=True)]
+
+        def collect(pending: list[tuple[int, str, Any]]) -> None:
+            for index, key, future in pending:
+                outcome = future.result()
+                if isinstance(outcome, _Failure):
+                    _raise(outcome, edition)
+                assert isinstance(outcome, PartLayout)
+                if outcome.blank_end:
+                    raise Unsupported(f"part {parts[index].name} ends with notes carried onto a blank page")
+                layouts[index] = outcome
+                stats.laid_out.append(parts[index].name)
+                if store is not None:
+                    store.put(key, outcome.facts(), outcome.pdf)
+
+        first_phase = [i for i, p in enumerate(parts) if p.phase == 1]
+        second_phase = [i for i, p in enumerate(parts) if p.phase == 2]
+        collect(run_parts(first_phase, None))
+        stats.seconds["phase 1"] = time.perf_counter() - began
+        placed = _place(parts, layouts, first_phase)
+        pages = {
+            name: part.first + index
+            for part in placed
+            for name, index in part.layout.anchors.items()
+        }
+        pending = run_parts(second_phase, pages)
+        sheets: list[FolioSheet] = []
+        early = _folio_jobs(placed, more=bool(second_phase))
+        sheet_pending = _run_sheets(early, fingerprint, folio_css, store, runner, stats)
+        collect(pending)
+        stats.seconds["phase 2"] = time.perf_counter() - began
+        placed = _place(parts, layouts, range(len(parts)))
+        late = _folio_jobs(placed[len(first_phase) :], more=False)
+        sheet_pending += _run_sheets(late, fingerprint, folio_css, store, runner, stats)
+        for first, kinds, key, future in sheet_pending:
+            outcome = future.result() if isinstance(future, concurrent.futures.Future) else future
+            if isinstance(outcome, _Failure):
+                _raise(outcome, edition)
+            assert isinstance(outcome, bytes)
+            if store is not None and isinstance(future, concurrent.futures.Future):
+                store.put(key, {"first": first, "kinds": kinds}, outcome)
+            sheets.append(FolioSheet(first, kinds, outcome))
+        stats.seconds["folios"] = time.perf_counter() - began
+    except Unsupported as why:
+        log.info("laid out in one piece: %s", why)
+        return None
+    finally:
+        runner.close()
+    data = join(placed, sheets, tagged=not options.press)
+    stats.seconds["join"] = time.perf_counter() - began
+    if store is not None:
+        store.prune()
+    for part in placed:
+        for message in part.layout.messages:
+            log.info("WeasyPrint (%s): %s", part.name, message)
+    starts = tuple(
+        PageStart(part.first + page - 1, block, offset) for part in placed for page, block, offset in part.layout.starts
+    )
+    total = placed[-1].first + placed[-1].layout.pages - 1
+    log.info("%s", stats.summary())
+    return ParallelResult(PrintResult(data, total, starts), stats)
+
+
+def _check_phases(parts: Sequence[PartPlan]) -> None:
+    """Parts with page references come last, and refer only to ids of the parts before them."""
+    seen_second = False
+    ids: set[str] = set()
+    for part in parts:
+        if part.phase == 2:
+            seen_second = True
+            for _, _, target in part.targets:
+                if target not in ids:
+                    raise Unsupported(f"part {part.name} refers to #{target}, not in a part laid out before it")
+        elif seen_second:
+            raise Unsupported(f"part {part.name} follows a part with page references")
+        else:
+            ids.update(e.get("id") or "" for e in part.tree.iter() if isinstance(e.tag, str))
+
+
+def _place(parts: Sequence[PartPlan], layouts: dict[int, PartLayout], indices: Iterable[int]) -> list[Placed]:
+    """Where each laid-out part falls in the book (every part but the first starts on a right page)."""
+    placed: list[Placed] = []
+    count = 0
+    for index in indices:
+        layout = layouts[index]
+        blank = index > 0 and count % 2 == 1
+        count += blank
+        placed.append(Placed(parts[index].name, layout, count + 1, blank))
+        count += layout.pages
+    return placed
+
+
+def _folio_jobs(placed: Sequence[Placed], *, more: bool) -> list[tuple[int, str]]:
+    """``(first page, kinds)`` of folio sheets: ``F`` numbered page, ``N`` page without, ``B`` blank verso.
+
+    A sheet starts at a part's first page and holds whole parts (with the blank verso after
+    them, if the next part needs one); ``more`` says parts will follow the last one placed.
+    """
+    segments: list[tuple[int, str]] = []
+    for position, part in enumerate(placed):
+        kinds = "".join("F" if folio else "N" for folio in part.layout.folios)
+        following = placed[position + 1] if position + 1 < len(placed) else None
+        end = part.first + part.layout.pages - 1
+        if (following is not None and following.blank_before) or (following is None and more and end % 2 == 1):
+            kinds += "B"
+        segments.append((part.first, kinds))
+    jobs: list[tuple[int, str]] = []
+    for first, kinds in segments:
+        if jobs and len(jobs[-1][1]) + len(kinds) <= FOLIO_CHUNK:
+            jobs[-1] = (jobs[-1][0], jobs[-1][1] + kinds)
+        else:
+            jobs.append((first, kinds))
+    return [(first, kinds) for first, kinds in jobs if "F" in kinds or "B" in kinds]
+
+
+def _run_sheets(
+    jobs: Sequence[tuple[int, str]],
+    fingerprint: hashlib._Hash,
+    css: str,
+    store: PartCache | None,
+    runner: _Runner,
+    stats: BuildStats,
+) -> list[tuple[int, str, str, Any]]:
+    ready: list[tuple[int, str, str, Any]] = []
+    batch: list[tuple[int, str, str]] = []
+    for first, kinds in jobs:
+        key = _key(fingerprint, "folios", str(first), kinds, css)
+        hit = store.get(key) if store is not None else None
+        if hit is not None and hit[0].get("first") == first and hit[0].get("kinds") == kinds:
+            ready.append((first, kinds, key, hit[1]))
+            stats.folio_sheets_cached += 1
+        else:
+            batch.append((first, kinds, key))
+    futures = runner.submit([("folios", first, kinds, css) for first, kinds, _ in batch])
+    stats.folio_sheets_laid_out += len(batch)
+    return ready + [(first, kinds, key, future) for (first, kinds, key), future in zip(batch, futures, strict=True)]
+
+
+def _raise(failure: _Failure, edition: Edition) -> None:
+    if failure.refused:
+        raise RenderError(
+            f"refused to fetch {failure.refused}",
+            path=edition.path,
+            hint="images must be files inside the edition's folder",
+        )
+    raise RenderError(f"layout failed: {failure.message}", path=edition.path)

@@ -455,6 +455,9 @@ def print_edition(
             path=edition.path,
             hint="images must be files inside the edition's folder",
         )
+    failed = [m for m in records.messages if m.startswith("Failed to load image")]
+    if failed:  # WeasyPrint only logs it: an image would vanish from the PDF without a word
+        raise RenderError(failed[0], path=edition.path, hint="check the image file")
     for message in records.messages:
         log.info("WeasyPrint: %s", message)
     assert isinstance(pdf, bytes)
