@@ -330,3 +330,25 @@ def test_screenshots_of_the_first_pages(screen_pdf: Path, press_pdf: Path) -> No
         result = run("pdftoppm", "-r", "60", "-f", "1", "-l", "9", "-png", pdf, SCREENSHOTS / name)
         assert result.returncode == 0, result.stderr
     assert len(list(SCREENSHOTS.glob("pdf-screen-*.png"))) >= 9
+
+
+def test_no_line_runs_into_the_margin_or_off_the_page(screen_pdf: Path) -> None:
+    """No overfull lines: every word stays inside the text block (the outer margin is 0.55 in;
+    paragraph numbers sit in the inner margin, so the test allows the inner side more)."""
+    import re as regex
+
+    result = run("pdftotext", "-bbox", screen_pdf, "-")
+    assert result.returncode == 0, result.stderr
+    width = 6 * POINTS_PER_INCH
+    outer, inner = 0.55 * POINTS_PER_INCH, 0.3 * POINTS_PER_INCH
+    overfull = []
+    for number, page in enumerate(result.stdout.split("<page ")[1:], start=1):
+        left_page = number % 2 == 0
+        low = (outer if left_page else inner) - 1
+        high = width - (inner if left_page else outer) + 1
+        for x_min, x_max, word in regex.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)<', page):
+            if word.isdigit() and float(x_max) < low + 8:
+                continue  # a paragraph number, which the design sets in the margin
+            if float(x_min) < low or float(x_max) > high:
+                overfull.append((number, word, round(float(x_min)), round(float(x_max))))
+    assert overfull == [], f"words outside the text block (page, word, from, to): {overfull[:10]}"

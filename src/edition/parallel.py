@@ -54,11 +54,15 @@ import hashlib
 import io
 import json
 import logging
-import multiprocessing
 import os
+import pickle
 import re
 import string
+import subprocess
+import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,6 +101,7 @@ _TAG = re.compile(r"^([A-Z]{6})\+")
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 
+TIMES={}
 class Unsupported(Exception):
     """The book cannot be laid out in parts exactly (the message says why)."""
 
@@ -1076,14 +1081,31 @@ def _add_outlines(pdf: Any, bookmarks: list[Any], parent: Any = None) -> tuple[l
 
 
 def _dedupe_profiles(pdf: Any) -> None:
-    """One copy of each ICC profile: every part embeds the press profile in its colour spaces."""
+    """One copy of each ICC profile: every part embeds the press profile (colour spaces, page groups)."""
     import pikepdf
 
     canonical: dict[bytes, Any] = {}
     seen: set[tuple[int, int]] = set()
 
+    def key(stream: Any) -> bytes:
+        details = sorted((str(k), str(v)) for k, v in stream.stream_dict.items() if k != "/Length")
+        return hashlib.sha256(stream.read_raw_bytes() + repr(details).encode()).digest()
+
+    def same(space: Any) -> Any:
+        """``[/ICCBased profile]`` with the book's one copy of that profile."""
+        if isinstance(space, pikepdf.Array) and len(space) == 2 and space[0] == pikepdf.Name.ICCBased:
+            found = canonical.setdefault(key(space[1]), space[1])
+            if found.objgen != space[1].objgen:
+                return pikepdf.Array([pikepdf.Name.ICCBased, found])
+        return space
+
+    def group(owner: Any) -> None:
+        transparency = owner.get("/Group")
+        if isinstance(transparency, pikepdf.Dictionary) and "/CS" in transparency:
+            transparency.CS = same(transparency.CS)
+
     def resources(dictionary: Any) -> None:
-        if dictionary is None:
+        if not isinstance(dictionary, pikepdf.Dictionary):
             return
         if dictionary.is_indirect:
             if dictionary.objgen in seen:
@@ -1092,29 +1114,21 @@ def _dedupe_profiles(pdf: Any) -> None:
         spaces = dictionary.get("/ColorSpace")
         if isinstance(spaces, pikepdf.Dictionary):
             for name, value in list(spaces.items()):
-                if isinstance(value, pikepdf.Array) and len(value) == 2 and value[0] == pikepdf.Name.ICCBased:
-                    stream = value[1]
-                    key = hashlib.sha256(
-                        stream.read_raw_bytes() + repr(sorted((k, str(v)) for k, v in stream.stream_dict.items() if k != "/Length")).encode()
-                    ).digest()
-                    if key not in canonical:
-                        canonical[key] = stream
-                    elif canonical[key].objgen != stream.objgen:
-                        spaces[name] = pikepdf.Array([pikepdf.Name.ICCBased, canonical[key]])
+                spaces[name] = same(value)
         xobjects = dictionary.get("/XObject")
         if isinstance(xobjects, pikepdf.Dictionary):
             for _, xobject in xobjects.items():
-                if xobject.get("/Subtype") == "/Form":
+                if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:
+                    seen.add(xobject.objgen)
+                    group(xobject)
                     resources(xobject.get("/Resources"))
 
     for intent in pdf.Root.get("/OutputIntents", pikepdf.Array()):
         profile = intent.get("/DestOutputProfile")
         if profile is not None:
-            key = hashlib.sha256(
-                profile.read_raw_bytes() + repr(sorted((k, str(v)) for k, v in profile.stream_dict.items() if k != "/Length")).encode()
-            ).digest()
-            canonical.setdefault(key, profile)
+            canonical.setdefault(key(profile), profile)
     for page in pdf.pages:
+        group(page.obj)
         resources(page.obj.get("/Resources"))
 
 
@@ -1194,7 +1208,12 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
             kids = list(part_root.K[0].K)
             for kid in kids:
                 del kid.P  # copied alone, not with the part's tree root
-        out.pages.extend(source.pages)
+        _t0=time.perf_counter()
+        with warnings.catch_warnings():
+            # pikepdf warns that destinations do not follow pages; they are rebuilt below
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            out.pages.extend(source.pages)
+        TIMES["extend"]=TIMES.get("extend",0)+time.perf_counter()-_t0; _t0=time.perf_counter()
         copies = {source.pages[j].objgen: out.pages[start + j].obj for j in range(part.layout.pages)}
         for j in range(part.layout.pages):
             page = out.pages[start + j]
@@ -1202,12 +1221,15 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                 page.obj.StructParents = start + j
             if part.layout.folios[j]:
                 overlay(page, start + j + 1)
+        TIMES["pages"]=TIMES.get("pages",0)+time.perf_counter()-_t0
         if part_root is not None:
             assert struct_document is not None
+            _t=time.perf_counter()
             for kid in kids:
                 copied = out.copy_foreign(kid)
                 copied.P = struct_document
                 struct_document.K.append(copied)
+            TIMES["kids"]=TIMES.get("kids",0)+time.perf_counter()-_t; _t=time.perf_counter()
             nums = list(part_root.ParentTree.Nums)
             by_key: dict[int, Any] = {}
             for key, value in zip(nums[::2], nums[1::2], strict=True):
@@ -1215,6 +1237,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                     page_maps.append(Array([out.copy_foreign(v) for v in value]))
                 else:
                     by_key[int(key)] = out.copy_foreign(value)
+            TIMES["nums"]=TIMES.get("nums",0)+time.perf_counter()-_t; _t=time.perf_counter()
             part_annotations = []
             for j in range(part.layout.pages):
                 for annotation in out.pages[start + j].obj.get("/Annots", Array()):
@@ -1223,6 +1246,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                         part_annotations.append((key, annotation, by_key[key]))
             part_annotations.sort(key=lambda item: item[0])
             annotations.extend((annotation, element) for _, annotation, element in part_annotations)
+            TIMES["annots"]=TIMES.get("annots",0)+time.perf_counter()-_t
         names = source.Root.get("/Names")
         if names is not None and "/Dests" in names:
             for name, target in pikepdf.NameTree(names.Dests).items():
@@ -1230,6 +1254,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                     destinations.append((name, Array([copies[target[0].objgen], *list(target)[1:]])))
         bookmarks.extend((start + p, level, label, x, y, state) for p, level, label, x, y, state in part.layout.bookmarks)
 
+    _t=time.perf_counter()
     assert first_pdf is not None
     total = len(out.pages)
     if tagged:
@@ -1253,6 +1278,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
     _add_outlines(out, _outline_tree(bookmarks))
     out.trailer.Info = out.copy_foreign(first_pdf.trailer.Info)
     _dedupe_profiles(out)
+    TIMES["tail"]=time.perf_counter()-_t; _t=time.perf_counter()
     buffer = io.BytesIO()
     out.save(
         buffer,
@@ -1261,6 +1287,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
         stream_decode_level=pikepdf.StreamDecodeLevel.none,
         force_version=str(first_pdf.pdf_version),
     )
+    TIMES["save"]=time.perf_counter()-_t; print(TIMES)
     for pdf in opened:
         pdf.close()
     out.close()
@@ -1333,26 +1360,30 @@ T = TypeVar("T")
 
 
 class _Runner:
-    """Runs layouts in a process pool (started only if there are two or more to run at once), or inline."""
+    """Runs layouts in worker processes (started only when two or more layouts can run at once), or inline.
+
+    Workers are fresh interpreters (``python -c`` running :func:`_worker_main`) fed pickled tasks over a
+    pipe, one per thread of a thread pool: unlike :mod:`multiprocessing`'s spawn, they never
+    re-import the caller's ``__main__`` (a script without a ``__name__`` guard still works),
+    and unlike fork they inherit no half-initialised font machinery.
+    """
 
     def __init__(self, config: LayoutConfig, jobs: int) -> None:
         self.config = config
         self.jobs = jobs
-        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self.local = threading.local()
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.lock = threading.Lock()
         self.inline = False
 
     def submit(self, batch: Sequence[tuple[Any, ...]]) -> list[concurrent.futures.Future[Any]]:
-        if self.pool is None and self.jobs > 1 and len(batch) > 1:
-            self.pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.jobs,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self.config,),
-            )
+        if self.threads is None and self.jobs > 1 and len(batch) > 1:
+            self.threads = concurrent.futures.ThreadPoolExecutor(self.jobs, thread_name_prefix="edition-layout")
         futures: list[concurrent.futures.Future[Any]] = []
         for args in batch:
-            if self.pool is not None:
-                futures.append(self.pool.submit(_task, *args))
+            if self.threads is not None:
+                futures.append(self.threads.submit(self._remote, args))
                 continue
             if not self.inline:
                 _init_worker(self.config)
@@ -1362,10 +1393,83 @@ class _Runner:
             futures.append(future)
         return futures
 
+    def _remote(self, args: tuple[Any, ...]) -> Any:
+        process: subprocess.Popen[bytes] | None = getattr(self.local, "process", None)
+        if process is None:
+            import edition
+
+            environment = dict(os.environ)
+            package_root = str(Path(edition.__file__).resolve().parents[1])
+            environment["PYTHONPATH"] = os.pathsep.join(
+                p for p in (package_root, environment.get("PYTHONPATH")) if p
+            )
+            process = subprocess.Popen(
+                [sys.executable, "-c", "import sys, edition.parallel as p; sys.exit(p._worker_main())"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=environment,
+            )
+            with self.lock:
+                self.processes.append(process)
+            self.local.process = process
+            assert process.stdin is not None
+            _send(process.stdin, self.config)
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            _send(process.stdin, args)
+            return _receive(process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as error:
+            return _Failure(f"a layout process ended unexpectedly ({type(error).__name__})", None)
+
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        if self.threads is not None:
+            self.threads.shutdown(wait=True, cancel_futures=True)
+            self.threads = None
+        for process in self.processes:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover (a worker that hangs)
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def _send(stream: Any, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "big") + data)
+    stream.flush()
+
+
+def _receive(stream: Any) -> Any:
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("no answer")
+    size = int.from_bytes(header, "big")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("short answer")
+    return pickle.loads(data)  # noqa: S301 (our own worker process, over a private pipe)
+
+
+def _worker_main() -> int:
+    """A layout worker: a configuration, then tasks, on stdin; results on stdout; ends at EOF."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write into the answer channel
+    try:
+        config = _receive(stdin)
+    except EOFError:
+        return 0
+    _init_worker(config)
+    while True:
+        try:
+            args = _receive(stdin)
+        except EOFError:
+            return 0
+        _send(stdout, _task(*args))
 
 
 def default_jobs() -> int:
@@ -1384,7 +1488,7 @@ def print_book(
     trim: str = "6x9in",
     jobs: int | None = None,
     cache: Path | None = None,
-    min_parts: int = MIN_PARTS,
+    min_parts: int | None = None,
 ) -> ParallelResult | None:
     """Lay out the print edition in parts, in ``jobs`` processes, and join them.
 
@@ -1393,8 +1497,13 @@ def print_book(
     than ``min_parts`` parts or cannot be laid out in parts exactly (the log says why):
     the caller then lays it out in one piece.
     """
+    from edition.model import Division
     from edition.pdf import PageStart, PrintOptions, PrintRenderer, PrintResult, _strip_links
 
+    min_parts = MIN_PARTS if min_parts is None else min_parts
+    # at most: the opening, each top-level division, the front and back matter, apparatus, registers
+    if 3 + len(edition.divisions) + sum(isinstance(b, Division) for b in edition.body.blocks) < min_parts:
+        return None
     began = time.perf_counter()
     options = PrintOptions(profile, trim)
     book = PrintRenderer(edition).book(when)

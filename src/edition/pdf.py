@@ -398,9 +398,29 @@ def page_starts(document: object) -> tuple[PageStart, ...]:
 
 
 def print_edition(
-    edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM
+    edition: Edition,
+    *,
+    profile: str = "screen",
+    when: datetime,
+    trim: str = DEFAULT_TRIM,
+    jobs: int | None = None,
+    cache: Path | None = None,
 ) -> PrintResult:
-    """Lay out and write the print edition. WeasyPrint's warnings are logged (``-v``), not printed."""
+    """Lay out and write the print edition. WeasyPrint's warnings are logged (``-v``), not printed.
+
+    A long edition (many chapters) is laid out in parts by ``jobs`` processes (default: one
+    per core) and joined into the same PDF (:mod:`edition.parallel`); ``cache`` is a folder
+    where laid-out parts are kept, so that a rebuild lays out only what changed. ``jobs=1``
+    and no cache: one WeasyPrint document, as below.
+    """
+    # --- edition.parallel: long books in parts; None when a book is short or cannot be split exactly
+    if jobs != 1 or cache is not None:
+        from edition import parallel
+
+        done = parallel.print_book(edition, profile=profile, when=when, trim=trim, jobs=jobs, cache=cache)
+        if done is not None:
+            return done.result
+    # --- one WeasyPrint document
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
