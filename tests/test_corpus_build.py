@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import select
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,21 +69,29 @@ def test_the_command_builds_a_corpus_with_jobs_and_reports_each_failure(tmp_path
     assert "Traceback" not in result.stderr
 
 
-def _read_until(process: subprocess.Popen[str], needle: str, timeout: float) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        line = process.stdout.readline()
-        seen += line
-        if needle in line:
-            return seen
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"{needle!r} not printed within {timeout} s; got:\n{seen}")
+class Lines:
+    """The lines a process prints, read by a thread (a select() on the pipe would miss lines
+    already in Python's buffer)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stream = process.stdout
+        self.reader = threading.Thread(target=lambda: [self.queue.put(line) for line in stream], daemon=True)
+        self.reader.start()
+
+    def until(self, needle: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        seen = ""
+        while time.monotonic() < deadline:
+            try:
+                line = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            seen += line
+            if needle in line:
+                return seen
+        raise AssertionError(f"{needle!r} not printed within {timeout} s; got:\n{seen}")
 
 
 @pytest.mark.slow
@@ -96,13 +105,14 @@ def test_watch_rebuilds_on_save_and_says_what_it_rebuilt(tmp_path: Path) -> None
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines = Lines(process)
     try:
-        _read_until(process, "watching 1 source", timeout=120)
+        lines.until("watching 1 source", timeout=120)
         first = (out / "index.html").read_text(encoding="utf-8")
         source.write_text(
             source.read_text(encoding="utf-8").replace("Who are you?", "Who are we?"), encoding="utf-8"
         )
-        said = _read_until(process, "changed: rebuilt poem.xml (html)", timeout=60)
+        said = lines.until("changed: rebuilt poem.xml (html)", timeout=60)
         assert " s → " in said
         second = (out / "index.html").read_text(encoding="utf-8")
         assert first != second and "Who are we?" in second
@@ -113,6 +123,7 @@ def test_watch_rebuilds_on_save_and_says_what_it_rebuilt(tmp_path: Path) -> None
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        lines.reader.join(timeout=10)  # the pipe is at its end: let the reader finish before closing
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()

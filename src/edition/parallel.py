@@ -63,7 +63,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +75,7 @@ from edition.html import Element, h, to_html
 
 if TYPE_CHECKING:
     from edition.model import Edition, Metadata
-    from edition.pdf import PageStart, PrintOptions, PrintResult
+    from edition.pdf import PrintResult
 
 log = logging.getLogger("edition")
 
@@ -101,8 +101,7 @@ _TAG = re.compile(r"^([A-Z]{6})\+")
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 
-TIMES={}
-class Unsupported(Exception):
+class Unsupported(Exception):  # noqa: N818 (not an error: a reason to lay the book out in one piece)
     """The book cannot be laid out in parts exactly (the message says why)."""
 
 
@@ -194,9 +193,12 @@ class Styles:
                     self.rules.append(_Rule(order, prelude, selectors, declarations))
                 elif node.type == "at-rule" and node.lower_at_keyword == "page":
                     self._page_rule(node)
-                elif node.type == "at-rule" and node.lower_at_keyword in ("media", "supports", "layer"):
-                    if node.content is not None:
-                        walk(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
+                elif (
+                    node.type == "at-rule"
+                    and node.lower_at_keyword in ("media", "supports", "layer")
+                    and node.content is not None
+                ):
+                    walk(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
 
         for text in sheets:
             walk(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True))
@@ -245,11 +247,15 @@ class Styles:
         for margin in self.margins:
             functions = list(_functions(margin.content or []))
             names = {f.lower_name for f in functions}
-            counters = [_meaningful(f.arguments) for f in functions if f.lower_name in ("counter", "counters")]
+            counters = [
+                _meaningful(f.arguments) for f in functions if f.lower_name in ("counter", "counters")
+            ]
             if any(args and getattr(args[0], "lower_value", "") == "pages" for args in counters):
                 raise Unsupported("counter(pages) needs the whole book")
             if counters and names - {"counter", "counters"}:
-                raise Unsupported(f"@page {margin.selector} @{margin.box} mixes a page number with other content")
+                raise Unsupported(
+                    f"@page {margin.selector} @{margin.box} mixes a page number with other content"
+                )
             if counters and margin.selector not in ("", ":left", ":right"):
                 raise Unsupported(f"@page {margin.selector} @{margin.box}: a page number styled by page name")
             if names & {"element", "leader", "target-counter", "target-text"}:
@@ -257,7 +263,10 @@ class Styles:
         folios = self.folio_boxes()
         edges = {box.split("-")[0] for box in folios}
         for margin in self.margins:
-            shown = margin.content is not None and self.serialize(margin.content).strip() not in ("none", "normal")
+            shown = margin.content is not None and self.serialize(margin.content).strip() not in (
+                "none",
+                "normal",
+            )
             edge = margin.box.split("-")[0]
             if shown and edge in edges and margin.box not in folios and "corner" not in margin.box:
                 raise Unsupported(f"@{margin.box} shares its edge with a page number (their widths interact)")
@@ -274,9 +283,7 @@ class Styles:
     def folio_boxes(self) -> set[str]:
         """Margin boxes that print the page number (``@bottom-center``)."""
         return {
-            m.box
-            for m in self.margins
-            if any(f.lower_name == "counter" for f in _functions(m.content or []))
+            m.box for m in self.margins if any(f.lower_name == "counter" for f in _functions(m.content or []))
         }
 
     def running_strings(self) -> set[str]:
@@ -341,11 +348,17 @@ class Styles:
                     )
                     inner = _meaningful(args[0][0].arguments) if ok else []
                     if not ok or len(inner) != 2 or getattr(inner[1], "lower_value", None) != "url":
-                        raise Unsupported(f"{rule.prelude}: only target-counter(attr(X url), page) is supported")
+                        raise Unsupported(
+                            f"{rule.prelude}: only target-counter(attr(X url), page) is supported"
+                        )
                     attributes.append(inner[0].value)
                 found.append(
                     _TargetRule(
-                        rule.prelude, rule.selectors, declaration.name, list(declaration.value), tuple(attributes)
+                        rule.prelude,
+                        rule.selectors,
+                        declaration.name,
+                        list(declaration.value),
+                        tuple(attributes),
                     )
                 )
         return found
@@ -473,7 +486,9 @@ class _Matcher:
         import cssselect2
 
         self._cssselect2 = cssselect2
-        self.wrappers = {w.etree_element: w for w in cssselect2.ElementWrapper.from_html_root(root).iter_subtree()}
+        self.wrappers = {
+            w.etree_element: w for w in cssselect2.ElementWrapper.from_html_root(root).iter_subtree()
+        }
         self.order = {element: n for n, element in enumerate(self.wrappers)}
 
     def matching(self, rules: Sequence[tuple[list[Any], Any]]) -> dict[Element, list[Any]]:
@@ -530,7 +545,8 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
         return matcher.cascade(element, breaks) in ("right", "recto")
 
     # ---- where the cuts fall: lists of (in main?, element of the book)
-    before = [c for c in body[: body.index(main)] if isinstance(c.tag, str)]
+    children = list(body)
+    before = [c for c in children[: children.index(main)] if isinstance(c.tag, str)]
     groups: list[list[tuple[bool, Element]]] = [[(False, c) for c in before]]
     opening = True
     for child in main:
@@ -539,7 +555,7 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
                 groups.append([])
             groups[-1].append((True, child))
             opening = False
-    for child in body[body.index(main) + 1 :]:
+    for child in children[children.index(main) + 1 :]:
         if isinstance(child.tag, str):
             if starts_part(child):
                 groups.append([])
@@ -547,7 +563,9 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
 
     # ---- what each part needs to know
     running = styles.running_strings()
-    setters = matcher.matching([(rule.selectors, name) for rule, name in styles.string_rules() if name in running])
+    setters = matcher.matching(
+        [(rule.selectors, name) for rule, name in styles.string_rules() if name in running]
+    )
     target_rules = styles.target_rules()
     targets = matcher.matching([(rule.selectors, rule) for rule in target_rules])
     folios = styles.empty_folios()
@@ -555,9 +573,9 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
 
     parts: list[PartPlan] = []
     for index, group in enumerate(groups):
-        tree = h("html", dict(book.attrib))
+        tree = h("html", _attributes(book))
         tree.append(copy.deepcopy(head))
-        part_body = h("body", dict(body.attrib))
+        part_body = h("body", _attributes(body))
         tree.append(part_body)
         container: Element | None = None
         part = PartPlan(_part_name(group[0][1], index), tree)
@@ -567,7 +585,7 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
             duplicate = copy.deepcopy(element)
             if in_main:
                 if container is None:
-                    attributes = dict(main.attrib)
+                    attributes = _attributes(main)
                     if index:
                         attributes.pop("id", None)  # every anchor once in the book: the first part's
                     container = h("main", attributes)
@@ -613,7 +631,11 @@ def _part_name(element: Element, index: int) -> str:
 
 def _text_content(element: Element) -> str:
     """What ``string-set: x content()`` takes: the text, ASCII white space collapsed (not NBSP)."""
-    return _ASCII_SPACE.sub(" ", "".join(element.itertext())).strip(" ")
+    return _ASCII_SPACE.sub(" ", "".join(str(t) for t in element.itertext())).strip(" ")
+
+
+def _attributes(element: Element) -> dict[str, str | None]:
+    return {str(key): str(value) for key, value in element.attrib.items()}
 
 
 # ======================================================================== layout (in worker processes)
@@ -670,7 +692,8 @@ class PartLayout:
             blank_end=bool(facts["blank_end"]),
             anchors={str(k): int(v) for k, v in facts["anchors"].items()},
             bookmarks=tuple(
-                (int(p), int(lv), str(lb), float(x), float(y), str(st)) for p, lv, lb, x, y, st in facts["bookmarks"]
+                (int(p), int(lv), str(lb), float(x), float(y), str(st))
+                for p, lv, lb, x, y, st in facts["bookmarks"]
             ),
             starts=tuple((int(p), str(b), int(o)) for p, b, o in facts["starts"]),
             messages=tuple(str(m) for m in facts["messages"]),
@@ -702,7 +725,8 @@ class Layouter:
         self.folder = Path(config.folder)
         self.base = f"file://{pathname2url(str(self.folder))}/"
         self.sheets = [
-            (self.assets[f"assets/{name}"].source.read_text(encoding="utf-8"), name) for name in ("base.css", "print.css")
+            (self.assets[f"assets/{name}"].source.read_text(encoding="utf-8"), name)
+            for name in ("base.css", "print.css")
         ]
         self.sheets.append((page_css(self.options), "page.css"))
 
@@ -717,7 +741,9 @@ class Layouter:
         }
 
     @contextlib.contextmanager
-    def _render(self, html: str, extra: Sequence[str], pdf_options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    def _render(
+        self, html: str, extra: Sequence[str], pdf_options: dict[str, Any]
+    ) -> Iterator[tuple[Any, Any]]:
         import weasyprint
         from weasyprint.text.fonts import FontConfiguration
 
@@ -878,7 +904,7 @@ class PartCache:
             for suffix, content in ((".pdf", data), (".json", json.dumps(record).encode("utf-8"))):
                 temporary = self.folder / f".{key}{suffix}.{os.getpid()}.tmp"
                 temporary.write_bytes(content)
-                os.replace(temporary, self.folder / f"{key}{suffix}")
+                temporary.replace(self.folder / f"{key}{suffix}")
         except OSError as error:  # a cache that cannot be written only costs time
             log.info("layout cache not written (%s): %s", self.folder, error)
 
@@ -894,7 +920,7 @@ class PartCache:
 
 def _fingerprint(config: LayoutConfig, layouter: Layouter) -> hashlib._Hash:
     """What every cached layout of this book depends on besides its own HTML."""
-    import pydyf
+    import pydyf  # type: ignore[import-untyped]
     import weasyprint
 
     digest = hashlib.sha256()
@@ -966,7 +992,7 @@ def _subset_tag(old: str, label: str, taken: set[str]) -> str:
 
 
 def _retag_fonts(pdf: Any, label: str, taken: set[str], keep: bool) -> None:
-    """Fonts are subset per part: give every subset its own tag (ISO 32000: different subsets, different tags)."""
+    """Fonts are subset per part: each subset gets its own tag (ISO 32000: one tag per subset)."""
     import pikepdf
 
     fonts: dict[tuple[int, int], Any] = {}
@@ -982,7 +1008,10 @@ def _retag_fonts(pdf: Any, label: str, taken: set[str], keep: bool) -> None:
         descendants = list(font.get("/DescendantFonts", pikepdf.Array()))
         for holder, key in [(font, "/BaseFont"), *((d, "/BaseFont") for d in descendants)]:
             descriptor = holder.get("/FontDescriptor")
-            for owner, name_key in [(holder, key), *([(descriptor, "/FontName")] if descriptor is not None else [])]:
+            for owner, name_key in [
+                (holder, key),
+                *([(descriptor, "/FontName")] if descriptor is not None else []),
+            ]:
                 name = str(owner.get(name_key, ""))
                 match = _TAG.match(name.lstrip("/"))
                 if not match:
@@ -1018,7 +1047,9 @@ def _retag_table_ids(pdf: Any, prefix: str) -> None:
                 node.ID = pikepdf.String(prefix + str(node.ID))
             attributes = node.get("/A")
             if isinstance(attributes, pikepdf.Dictionary) and "/Headers" in attributes:
-                attributes.Headers = pikepdf.Array([pikepdf.String(prefix + str(h)) for h in attributes.Headers])
+                attributes.Headers = pikepdf.Array(
+                    [pikepdf.String(prefix + str(h)) for h in attributes.Headers]
+                )
             kids = node.get("/K")
             if isinstance(kids, pikepdf.Array):
                 stack.extend(kids)
@@ -1174,8 +1205,11 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
     struct_root = struct_document = None
     if tagged:
         struct_root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
-        struct_document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array(), P=struct_root))
+        struct_document = out.make_indirect(
+            Dictionary(Type=Name.StructElem, S=Name.Document, K=Array(), P=struct_root)
+        )
         struct_root.K = Array([struct_document])
+    document_kids: list[Any] = []
     page_maps: list[Any] = []
     annotations: list[tuple[Any, Any]] = []
     destinations: list[tuple[str, Any]] = []
@@ -1208,12 +1242,10 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
             kids = list(part_root.K[0].K)
             for kid in kids:
                 del kid.P  # copied alone, not with the part's tree root
-        _t0=time.perf_counter()
         with warnings.catch_warnings():
             # pikepdf warns that destinations do not follow pages; they are rebuilt below
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             out.pages.extend(source.pages)
-        TIMES["extend"]=TIMES.get("extend",0)+time.perf_counter()-_t0; _t0=time.perf_counter()
         copies = {source.pages[j].objgen: out.pages[start + j].obj for j in range(part.layout.pages)}
         for j in range(part.layout.pages):
             page = out.pages[start + j]
@@ -1221,23 +1253,19 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                 page.obj.StructParents = start + j
             if part.layout.folios[j]:
                 overlay(page, start + j + 1)
-        TIMES["pages"]=TIMES.get("pages",0)+time.perf_counter()-_t0
         if part_root is not None:
             assert struct_document is not None
-            _t=time.perf_counter()
             for kid in kids:
                 copied = out.copy_foreign(kid)
                 copied.P = struct_document
-                struct_document.K.append(copied)
-            TIMES["kids"]=TIMES.get("kids",0)+time.perf_counter()-_t; _t=time.perf_counter()
-            nums = list(part_root.ParentTree.Nums)
+                document_kids.append(copied)
+            part_nums = list(part_root.ParentTree.Nums)
             by_key: dict[int, Any] = {}
-            for key, value in zip(nums[::2], nums[1::2], strict=True):
+            for key, value in zip(part_nums[::2], part_nums[1::2], strict=True):
                 if int(key) < part.layout.pages:
                     page_maps.append(Array([out.copy_foreign(v) for v in value]))
                 else:
                     by_key[int(key)] = out.copy_foreign(value)
-            TIMES["nums"]=TIMES.get("nums",0)+time.perf_counter()-_t; _t=time.perf_counter()
             part_annotations = []
             for j in range(part.layout.pages):
                 for annotation in out.pages[start + j].obj.get("/Annots", Array()):
@@ -1246,39 +1274,50 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                         part_annotations.append((key, annotation, by_key[key]))
             part_annotations.sort(key=lambda item: item[0])
             annotations.extend((annotation, element) for _, annotation, element in part_annotations)
-            TIMES["annots"]=TIMES.get("annots",0)+time.perf_counter()-_t
         names = source.Root.get("/Names")
         if names is not None and "/Dests" in names:
             for name, target in pikepdf.NameTree(names.Dests).items():
                 if name in part.layout.anchors:
                     destinations.append((name, Array([copies[target[0].objgen], *list(target)[1:]])))
-        bookmarks.extend((start + p, level, label, x, y, state) for p, level, label, x, y, state in part.layout.bookmarks)
+        if source is not first_pdf:  # its objects are copied: take the streams' data and let it go
+            copied_streams: set[tuple[int, int]] = set()
+            for j in range(part.layout.pages):
+                _own_streams(out.pages[start + j].obj, copied_streams)
+            opened.remove(source)
+            source.close()
+        bookmarks.extend(
+            (start + p, level, label, x, y, state) for p, level, label, x, y, state in part.layout.bookmarks
+        )
 
-    _t=time.perf_counter()
     assert first_pdf is not None
     total = len(out.pages)
     if tagged:
         assert struct_root is not None
-        nums_array = Array()
+        nums: list[Any] = []  # built as a list: growing a pikepdf Array one item at a time is quadratic
         for number, mapping in enumerate(page_maps):
-            nums_array.extend([number, mapping])
+            nums += [number, mapping]
         for offset, (annotation, element) in enumerate(annotations):
             annotation.StructParent = total + offset
-            nums_array.extend([total + offset, element])
-        struct_root.ParentTree = out.make_indirect(Dictionary(Nums=nums_array))
+            nums += [total + offset, element]
+        struct_root.ParentTree = out.make_indirect(Dictionary(Nums=Array(nums)))
+        assert struct_document is not None
+        struct_document.K = Array(document_kids)
         out.Root.StructTreeRoot = struct_root
     for key, value in first_pdf.Root.items():
         if key not in ("/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot"):
-            out.Root[key] = _copy_direct(out, value) if not getattr(value, "is_indirect", False) else out.copy_foreign(value)
+            out.Root[key] = (
+                _copy_direct(out, value)
+                if not getattr(value, "is_indirect", False)
+                else out.copy_foreign(value)
+            )
     if destinations:
-        flat = Array()
+        flat: list[Any] = []
         for name, target in sorted(destinations, key=lambda item: item[0]):
-            flat.extend([pikepdf.String(name), target])
-        out.Root.Names = Dictionary(Dests=Dictionary(Names=flat))
+            flat += [pikepdf.String(name), target]
+        out.Root.Names = Dictionary(Dests=Dictionary(Names=Array(flat)))
     _add_outlines(out, _outline_tree(bookmarks))
     out.trailer.Info = out.copy_foreign(first_pdf.trailer.Info)
     _dedupe_profiles(out)
-    TIMES["tail"]=time.perf_counter()-_t; _t=time.perf_counter()
     buffer = io.BytesIO()
     out.save(
         buffer,
@@ -1286,12 +1325,45 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
         object_stream_mode=pikepdf.ObjectStreamMode.generate,
         stream_decode_level=pikepdf.StreamDecodeLevel.none,
         force_version=str(first_pdf.pdf_version),
+        fix_metadata_version=False,  # the XMP stays byte for byte the one WeasyPrint wrote
     )
-    TIMES["save"]=time.perf_counter()-_t; print(TIMES)
     for pdf in opened:
         pdf.close()
     out.close()
     return buffer.getvalue()
+
+
+def _own_streams(node: Any, seen: set[tuple[int, int]]) -> None:
+    """Give the copied streams a page uses their data (a copy reads it from its source until saved).
+
+    Then the part's PDF can be closed before the book is written, which halves the join's memory.
+    """
+    import pikepdf
+
+    if isinstance(node, pikepdf.Stream):
+        if node.objgen in seen:
+            return
+        seen.add(node.objgen)
+        node.write(
+            node.read_raw_bytes(),
+            filter=cast(Any, node.get("/Filter")),
+            decode_parms=cast(Any, node.get("/DecodeParms")),
+            type_check=False,
+        )
+        for key, value in node.stream_dict.items():
+            if key not in ("/Length", "/Filter", "/DecodeParms"):
+                _own_streams(value, seen)
+    elif isinstance(node, pikepdf.Dictionary):
+        if node.is_indirect:
+            if node.objgen in seen:
+                return
+            seen.add(node.objgen)
+        for key, value in node.items():
+            if key not in ("/Parent", "/P", "/Pg", "/Annots"):
+                _own_streams(value, seen)
+    elif isinstance(node, pikepdf.Array):
+        for value in node:
+            _own_streams(value, seen)
 
 
 def _has_ids(root: Any) -> Iterator[None]:
@@ -1379,7 +1451,9 @@ class _Runner:
 
     def submit(self, batch: Sequence[tuple[Any, ...]]) -> list[concurrent.futures.Future[Any]]:
         if self.threads is None and self.jobs > 1 and len(batch) > 1:
-            self.threads = concurrent.futures.ThreadPoolExecutor(self.jobs, thread_name_prefix="edition-layout")
+            self.threads = concurrent.futures.ThreadPoolExecutor(
+                self.jobs, thread_name_prefix="edition-layout"
+            )
         futures: list[concurrent.futures.Future[Any]] = []
         for args in batch:
             if self.threads is not None:
@@ -1452,7 +1526,7 @@ def _receive(stream: Any) -> Any:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError("short answer")
-    return pickle.loads(data)  # noqa: S301 (our own worker process, over a private pipe)
+    return pickle.loads(data)
 
 
 def _worker_main() -> int:
@@ -1517,6 +1591,7 @@ def print_book(
         )
         styles = Styles([text for text, _ in probe.sheets])
         parts = plan_parts(book, styles)
+        del book
         _check_phases(parts)
     except Unsupported as why:
         log.info("laid out in one piece: %s", why)
@@ -1524,7 +1599,13 @@ def print_book(
     if len(parts) < min_parts:
         return None
     config = LayoutConfig(
-        profile, trim, str(folder), when, edition.metadata, str(edition.path), tuple(sorted(styles.folio_boxes()))
+        profile,
+        trim,
+        str(folder),
+        when,
+        edition.metadata,
+        str(edition.path),
+        tuple(sorted(styles.folio_boxes())),
     )
     stats = BuildStats(parts=len(parts), jobs=jobs)
     store = PartCache(cache / f"pdf-{profile}-{trim}") if cache is not None else None
@@ -1540,6 +1621,7 @@ def print_book(
             for index in indices:
                 part = parts[index]
                 html = part.html(pages)
+                part.tree = h("html")  # serialised: the copy of the book is not needed any more
                 key = _key(fingerprint, "part", html, *part.css, _files_referenced(html, folder))
                 hit = store.get(key) if store is not None else None
                 if hit is not None:
@@ -1569,11 +1651,7 @@ def print_book(
         collect(run_parts(first_phase, None))
         stats.seconds["phase 1"] = time.perf_counter() - began
         placed = _place(parts, layouts, first_phase)
-        pages = {
-            name: part.first + index
-            for part in placed
-            for name, index in part.layout.anchors.items()
-        }
+        pages = {name: part.first + index for part in placed for name, index in part.layout.anchors.items()}
         pending = run_parts(second_phase, pages)
         sheets: list[FolioSheet] = []
         early = _folio_jobs(placed, more=bool(second_phase))
@@ -1605,7 +1683,9 @@ def print_book(
         for message in part.layout.messages:
             log.info("WeasyPrint (%s): %s", part.name, message)
     starts = tuple(
-        PageStart(part.first + page - 1, block, offset) for part in placed for page, block, offset in part.layout.starts
+        PageStart(part.first + page - 1, block, offset)
+        for part in placed
+        for page, block, offset in part.layout.starts
     )
     total = placed[-1].first + placed[-1].layout.pages - 1
     log.info("%s", stats.summary())
@@ -1621,7 +1701,9 @@ def _check_phases(parts: Sequence[PartPlan]) -> None:
             seen_second = True
             for _, _, target in part.targets:
                 if target not in ids:
-                    raise Unsupported(f"part {part.name} refers to #{target}, not in a part laid out before it")
+                    raise Unsupported(
+                        f"part {part.name} refers to #{target}, not in a part laid out before it"
+                    )
         elif seen_second:
             raise Unsupported(f"part {part.name} follows a part with page references")
         else:
@@ -1652,7 +1734,9 @@ def _folio_jobs(placed: Sequence[Placed], *, more: bool) -> list[tuple[int, str]
         kinds = "".join("F" if folio else "N" for folio in part.layout.folios)
         following = placed[position + 1] if position + 1 < len(placed) else None
         end = part.first + part.layout.pages - 1
-        if (following is not None and following.blank_before) or (following is None and more and end % 2 == 1):
+        if (following is not None and following.blank_before) or (
+            following is None and more and end % 2 == 1
+        ):
             kinds += "B"
         segments.append((part.first, kinds))
     jobs: list[tuple[int, str]] = []
@@ -1684,7 +1768,9 @@ def _run_sheets(
             batch.append((first, kinds, key))
     futures = runner.submit([("folios", first, kinds, css) for first, kinds, _ in batch])
     stats.folio_sheets_laid_out += len(batch)
-    return ready + [(first, kinds, key, future) for (first, kinds, key), future in zip(batch, futures, strict=True)]
+    return ready + [
+        (first, kinds, key, future) for (first, kinds, key), future in zip(batch, futures, strict=True)
+    ]
 
 
 def _raise(failure: _Failure, edition: Edition) -> None:

@@ -1,0 +1,515 @@
+"""Parallel and incremental layout of long print editions (:mod:`edition.parallel`).
+
+A book of four chapters is laid out both ways: as one WeasyPrint document (``jobs=1``) and
+in parts, in two processes, joined. The joined PDF must say exactly what the single
+document says, page by page: text, folios and running heads, page references, outline,
+named destinations, links, tags, metadata, page boxes, even the pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import edition
+import external
+from edition import parallel, pdf
+from edition.build import source_date
+from edition.inspect import PdfFacts, pdf_facts, pdftotext
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate import generate  # noqa: E402
+
+CHAPTERS = 4
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@dataclass
+class Pair:
+    single: Path
+    joined: Path
+    single_result: pdf.PrintResult
+    joined_result: parallel.ParallelResult
+    book: edition.Edition
+
+
+def _book(folder: Path, chapters: int = CHAPTERS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "book.xml"
+    source.write_bytes(generate(chapters))
+    return source
+
+
+def _both(folder: Path, profile: str) -> Pair:
+    source = _book(folder)
+    book = edition.load(source)
+    when = source_date(book)
+    single = pdf.print_edition(book, profile=profile, when=when, jobs=1)
+    joined = parallel.print_book(book, profile=profile, when=when, jobs=2, min_parts=2)
+    assert joined is not None, "the book was not laid out in parts"
+    (folder / "single.pdf").write_bytes(single.pdf)
+    (folder / "joined.pdf").write_bytes(joined.result.pdf)
+    return Pair(folder / "single.pdf", folder / "joined.pdf", single, joined, book)
+
+
+@pytest.fixture(scope="module")
+def screen(tmp_path_factory: pytest.TempPathFactory) -> Pair:
+    return _both(tmp_path_factory.mktemp("screen"), "screen")
+
+
+@pytest.fixture(scope="module")
+def press(tmp_path_factory: pytest.TempPathFactory) -> Pair:
+    return _both(tmp_path_factory.mktemp("press"), "press")
+
+
+def _facts(pair: Pair) -> tuple[PdfFacts, PdfFacts]:
+    return pdf_facts(pair.single), pdf_facts(pair.joined)
+
+
+def _tool(name: str) -> str:
+    found = external.qpdf() if name == "qpdf" else external.poppler(name)
+    external.require(name, found)
+    assert found is not None
+    return found
+
+
+# ------------------------------------------------------------------ what pikepdf reads
+
+
+def _page_index(pdf_file: object) -> dict[object, int]:
+    return {page.objgen: n for n, page in enumerate(pdf_file.pages)}  # type: ignore[attr-defined]
+
+
+def _destinations(path: Path) -> dict[str, tuple[int, list[float]]]:
+    """Named destination → (page index, [x, y, zoom])."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        pages = _page_index(document)
+        return {
+            str(name): (pages[target[0].objgen], [float(v) for v in list(target)[2:]])
+            for name, target in pikepdf.NameTree(document.Root.Names.Dests).items()
+        }
+
+
+def _outline(path: Path) -> list[tuple[object, ...]]:
+    """Every outline item: depth, title, page, position, /Count; and the root's /Count."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        pages = _page_index(document)
+        found: list[tuple[object, ...]] = [("root", int(document.Root.Outlines.Count))]
+
+        def walk(item: pikepdf.Object | None, depth: int) -> None:
+            while item is not None:
+                target = item.Dest
+                found.append(
+                    (
+                        depth,
+                        str(item.Title),
+                        pages[target[0].objgen],
+                        [float(v) for v in list(target)[2:]],
+                        int(item.Count),
+                    )
+                )
+                if "/First" in item:
+                    walk(item.First, depth + 1)
+                item = item.get("/Next")
+
+        walk(document.Root.Outlines.First, 1)
+        return found
+
+
+def _links(path: Path) -> list[tuple[object, ...]]:
+    """Every annotation: page, subtype, rectangle, destination, tagged contents."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        return [
+            (
+                n,
+                str(annotation.Subtype),
+                [round(float(v), 4) for v in annotation.Rect],
+                str(annotation.get("/Dest")),
+                str(annotation.get("/Contents")),
+                str(annotation.A.URI) if "/A" in annotation else None,
+            )
+            for n, page in enumerate(document.pages)
+            for annotation in page.get("/Annots", [])
+        ]
+
+
+def _boxes(path: Path) -> list[tuple[tuple[float, ...], ...]]:
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        return [
+            tuple(
+                tuple(round(float(v), 4) for v in page.obj[key])
+                for key in ("/MediaBox", "/TrimBox", "/BleedBox")
+            )
+            for page in document.pages
+        ]
+
+
+def _structure(path: Path) -> list[tuple[int, str, int | None]]:
+    """The structure tree in order: (depth, role, page) for elements, marked content and annotations."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        pages = _page_index(document)
+        found: list[tuple[int, str, int | None]] = []
+
+        def walk(node: object, depth: int) -> None:
+            if isinstance(node, pikepdf.Dictionary):
+                page = pages.get(node.Pg.objgen) if "/Pg" in node else None
+                if node.get("/Type") == "/OBJR":
+                    found.append((depth, f"OBJR {node.Obj.Subtype}", page))
+                    return
+                found.append((depth, str(node.S), page))
+                kids = node.get("/K")
+                for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+                    walk(kid, depth + 1)
+            else:
+                found.append((depth, "MCID", int(node)))  # type: ignore[call-overload]
+
+        walk(document.Root.StructTreeRoot.K[0], 0)
+        return found
+
+
+def _parent_tree(path: Path) -> tuple[list[tuple[int, str]], dict[int, list[str]]]:
+    """The ParentTree (StructParents → elements): roles of the elements the structure tree
+    holds, per key; and, per key, the roles of elements it does not hold (orphans)."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        root = document.Root.StructTreeRoot
+        held: set[tuple[int, int]] = set()
+        stack = [root.K[0]]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary) and node.get("/Type") != "/OBJR":
+                held.add(node.objgen)
+                kids = node.get("/K")
+                stack.extend(kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else [])
+        nums = list(root.ParentTree.Nums)
+        found: list[tuple[int, str]] = []
+        orphans: dict[int, list[str]] = {}
+        for key, value in zip(nums[::2], nums[1::2], strict=True):
+            elements = list(value) if isinstance(value, pikepdf.Array) else [value]
+            found.append((int(key), " ".join(str(e.S) for e in elements if e.objgen in held)))
+            lost = [str(e.S) for e in elements if e.objgen not in held]
+            if lost:
+                orphans[int(key)] = lost
+        pages = [int(page.obj.StructParents) for page in document.pages]
+        annotations = [
+            int(a.StructParent)
+            for page in document.pages
+            for a in page.get("/Annots", [])
+            if "/StructParent" in a
+        ]
+        assert pages == list(range(len(pages)))
+        assert sorted(annotations) == [key for key, _ in found if key >= len(pages)]
+        return found, orphans
+
+
+def _folio_pages(path: Path) -> list[int]:
+    """0-based pages whose last line is a page number (what the folio boxes print)."""
+    return [n for n, page in enumerate(pdftotext(path)) if page.strip().splitlines()[-1:] == [str(n + 1)]]
+
+
+def _xmp(path: Path) -> bytes:
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        return bytes(document.Root.Metadata.read_bytes())
+
+
+# ------------------------------------------------------------------ the same book
+
+
+def test_the_book_is_laid_out_in_parts(screen: Pair) -> None:
+    stats = screen.joined_result.stats
+    assert stats.parts == CHAPTERS + 3  # the opening, each chapter, the apparatus, the registers
+    assert len(stats.laid_out) == stats.parts and not stats.cached
+
+
+@pytest.mark.parametrize("which", ["screen", "press"])
+def test_text_page_by_page(which: str, request: pytest.FixtureRequest) -> None:
+    """Every page says the same: text, footnotes, running heads, folios, page references."""
+    _tool("pdftotext")
+    pair: Pair = request.getfixturevalue(which)
+    single, joined = pdftotext(pair.single), pdftotext(pair.joined)
+    assert len(joined) == len(single)
+    for number, (expected, actual) in enumerate(zip(single, joined, strict=True), start=1):
+        assert actual == expected, f"page {number} differs"
+
+
+@pytest.mark.parametrize("which", ["screen", "press"])
+def test_pages_look_the_same(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Rendered at 40 dpi, every page of the joined PDF is pixel for pixel the single document's."""
+    pair: Pair = request.getfixturevalue(which)
+    tool = _tool("pdftoppm")
+    for name, path in (("single", pair.single), ("joined", pair.joined)):
+        subprocess.run([tool, "-r", "40", "-gray", str(path), str(tmp_path / name)], check=True)
+    single = sorted(tmp_path.glob("single-*.pgm"))
+    joined = sorted(tmp_path.glob("joined-*.pgm"))
+    assert len(single) == len(joined) > 0
+    different = [a.name for a, b in zip(single, joined, strict=True) if a.read_bytes() != b.read_bytes()]
+    assert different == []
+
+
+@pytest.mark.parametrize("which", ["screen", "press"])
+def test_page_count_boxes_outline_and_destinations(which: str, request: pytest.FixtureRequest) -> None:
+    pair: Pair = request.getfixturevalue(which)
+    single, joined = _facts(pair)
+    assert joined.pages == single.pages == pair.joined_result.result.pages == pair.single_result.pages
+    assert _boxes(pair.joined) == _boxes(pair.single)
+    assert joined.outline == single.outline  # (level, title, page)
+    assert _outline(pair.joined) == _outline(pair.single)  # and positions, /Count, open or closed
+    assert joined.destinations == single.destinations  # id → page
+    assert _destinations(pair.joined) == _destinations(pair.single)  # and positions on the page
+
+
+def test_links_are_the_same_and_resolve(screen: Pair) -> None:
+    single, joined = _links(screen.single), _links(screen.joined)
+    assert len(joined) == len(single) > 0
+    assert joined == single
+    destinations = _destinations(screen.joined)
+    internal = [link for link in joined if link[3] != "None"]
+    assert internal, "no internal links"
+    assert all(link[3] in destinations for link in internal), "a link points at no destination"
+
+
+def test_register_links_point_into_the_chapters(screen: Pair) -> None:
+    """Links from the back matter (a part of its own) reach pages of other parts."""
+    destinations = _destinations(screen.joined)
+    facts = pdf_facts(screen.joined)
+    registers = next(page for level, title, page in facts.outline if title == "Registers")
+    assert registers is not None
+    back_links = [link for link in _links(screen.joined) if link[0] + 1 >= registers and link[3] != "None"]
+    assert back_links
+    assert any(destinations[link[3]][0] + 1 < registers for link in back_links)
+
+
+def test_structure_tree(screen: Pair) -> None:
+    """Tagged PDF: the same elements, roles, pages and marked content, in the same order."""
+    assert _structure(screen.joined) == _structure(screen.single)
+
+
+def test_parent_tree_and_the_one_difference_folios_are_artifacts(screen: Pair) -> None:
+    """The ParentTree maps the same marked content to the same elements, but for the folios.
+
+    WeasyPrint tags the text of every margin box as a ``/Span`` that the structure tree
+    does not hold (an orphan, mapped only in the ParentTree). The joined PDF draws the
+    folios afterwards, as ``/Artifact`` (pagination) content, which is what PDF/UA asks of
+    page numbers: so the single document has one orphan ``/Span`` more on every page that
+    prints a folio, and nothing else differs. (Running heads are laid out with their part
+    and keep WeasyPrint's tagging, orphans included.)
+    """
+    _tool("pdftotext")
+    single, single_orphans = _parent_tree(screen.single)
+    joined, joined_orphans = _parent_tree(screen.joined)
+    assert joined == single
+    folios = _folio_pages(screen.single)
+    assert len(folios) > screen.single_result.pages // 2
+    for page in range(screen.single_result.pages):
+        extra = list(single_orphans.get(page, []))
+        for role in joined_orphans.get(page, []):
+            extra.remove(role)
+        assert extra == (["/Span"] if page in folios else []), f"page {page + 1}"
+    import pikepdf
+
+    with pikepdf.open(screen.joined) as document:
+        content = b"".join(
+            pikepdf.Page(document.pages[page]).obj.Contents[-1].read_bytes() for page in folios
+        )
+    assert content.count(b"/Artifact") == len(folios)
+
+
+@pytest.mark.parametrize("which", ["screen", "press"])
+def test_metadata(which: str, request: pytest.FixtureRequest) -> None:
+    """Document information, XMP (byte for byte), language, output intent: all the same.
+
+    What differs, and must: the trailer's /ID (a hash of the file's bytes, which differ) and
+    the font subsets (one per part, each embedded under its own tag).
+    """
+    pair: Pair = request.getfixturevalue(which)
+    single, joined = _facts(pair)
+    assert joined.info == single.info
+    assert joined.xmp == single.xmp
+    assert _xmp(pair.joined) == _xmp(pair.single)
+    assert joined.language == single.language
+    assert joined.tagged == single.tagged == (which == "screen")
+    assert joined.output_intents == single.output_intents
+    assert joined.annotations == single.annotations
+
+
+def test_page_starts_for_citations(screen: Pair) -> None:
+    assert screen.joined_result.result.starts == screen.single_result.starts
+
+
+def test_every_footnote_is_on_its_references_page(screen: Pair) -> None:
+    destinations = pdf_facts(screen.joined).destinations
+    notes = screen.book.notes
+    assert len(notes) >= 20 * CHAPTERS
+    wrong = [
+        note.id
+        for note in notes
+        if destinations.get(f"noteref-{note.id}") is None
+        or destinations.get(f"noteref-{note.id}") != destinations.get(f"note-{note.id}")
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("which", ["screen", "press"])
+def test_qpdf_and_fonts(which: str, request: pytest.FixtureRequest) -> None:
+    pair: Pair = request.getfixturevalue(which)
+    check = subprocess.run([_tool("qpdf"), "--check", str(pair.joined)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No syntax or stream encoding errors found" in check.stdout
+    fonts = subprocess.run([_tool("pdffonts"), str(pair.joined)], capture_output=True, text=True, check=True)
+    lines = fonts.stdout.splitlines()[2:]
+    assert lines and all(line.split()[-5] == "yes" for line in lines), "a font is not embedded"
+    names = [line.split()[0] for line in lines]
+    assert len(set(names)) == len(names), "two font subsets share a name"
+
+
+def test_two_builds_are_byte_identical_in_processes_or_inline(screen: Pair, tmp_path: Path) -> None:
+    """The same bytes again, and also when every part is laid out in this process (``jobs=1``)."""
+    when = source_date(screen.book)
+    inline = parallel.print_book(screen.book, when=when, jobs=1, cache=tmp_path / "cache", min_parts=2)
+    again = parallel.print_book(screen.book, when=when, jobs=2, min_parts=2)
+    assert inline is not None and again is not None
+    assert again.result.pdf == screen.joined_result.result.pdf
+    assert inline.result.pdf == screen.joined_result.result.pdf
+
+
+# ------------------------------------------------------------------ the hook in print_edition
+
+
+def test_print_edition_sends_long_books_to_parallel(
+    screen: Pair, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARTS", 2)
+    with caplog.at_level(logging.INFO, logger="edition"):
+        result = pdf.print_edition(screen.book, when=source_date(screen.book), jobs=2)
+    assert result.pdf == screen.joined_result.result.pdf
+    assert any(r.getMessage().startswith("parallel layout: 7 of 7 parts laid out") for r in caplog.records)
+
+
+def test_a_short_edition_is_one_document(interview: edition.Edition) -> None:
+    """The interview has no chapters: the default (parallel) call makes exactly the single document."""
+    when = source_date(interview)
+    assert parallel.print_book(interview, when=when) is None
+    default = pdf.print_edition(interview, when=when)
+    single = pdf.print_edition(interview, when=when, jobs=1)
+    assert hashlib.sha256(default.pdf).digest() == hashlib.sha256(single.pdf).digest()
+
+
+# ------------------------------------------------------------------ incremental rebuilds
+
+
+def _change_one_note(source: Path) -> str:
+    """Change one word of one note in chapter 2, to a word of the same length."""
+    text = source.read_text(encoding="utf-8")
+    start = text.index('xml:id="chapter-2"')
+    note = text.index("<note", start)
+    end = text.index("</note>", note)
+    body = text[note:end]
+    for old, new in ((" the ", " our "), (" was ", " had "), (" and ", " but ")):
+        if old in body:
+            source.write_text(text[:note] + body.replace(old, new, 1) + text[end:], encoding="utf-8")
+            return new.strip()
+    raise AssertionError("no word to change in the note")  # pragma: no cover
+
+
+def test_incremental_rebuild_lays_out_only_the_changed_part(tmp_path: Path) -> None:
+    source = _book(tmp_path / "edition")
+    cache = tmp_path / "out" / ".edition-cache"
+
+    def build(cache_folder: Path, jobs: int = 2) -> parallel.ParallelResult:
+        book = edition.load(source)
+        done = parallel.print_book(book, when=source_date(book), jobs=jobs, cache=cache_folder, min_parts=2)
+        assert done is not None
+        return done
+
+    first = build(cache)
+    assert len(first.stats.laid_out) == first.stats.parts and first.stats.folio_sheets_cached == 0
+    unchanged = build(cache)
+    assert unchanged.stats.laid_out == [] and unchanged.result.pdf == first.result.pdf
+
+    word = _change_one_note(source)
+    rebuilt = build(cache)
+    assert rebuilt.stats.laid_out == ["002-chapter-2"], rebuilt.stats
+    assert rebuilt.stats.folio_sheets_laid_out == 0
+    clean = build(tmp_path / "clean-cache")
+    assert rebuilt.result.pdf == clean.result.pdf, "an incremental rebuild differs from a clean build"
+    assert rebuilt.result.pdf != first.result.pdf
+    (tmp_path / "rebuilt.pdf").write_bytes(rebuilt.result.pdf)
+    if external.poppler("pdftotext"):
+        assert word in " ".join(pdftotext(tmp_path / "rebuilt.pdf")).split()
+
+
+def test_a_corrupt_or_missing_cache_means_a_full_build(tmp_path: Path) -> None:
+    source = _book(tmp_path / "edition", chapters=3)
+    cache = tmp_path / ".edition-cache"
+    book = edition.load(source)
+    when = source_date(book)
+    first = parallel.print_book(book, when=when, jobs=1, cache=cache, min_parts=2)
+    assert first is not None
+    entries = sorted(cache.rglob("*.pdf"))
+    entries[0].write_bytes(b"%PDF-1.7 not what was stored")
+    (entries[1].with_suffix(".json")).write_text("{not json", encoding="utf-8")
+    damaged = parallel.print_book(book, when=when, jobs=1, cache=cache, min_parts=2)
+    assert damaged is not None and damaged.result.pdf == first.result.pdf
+    assert 1 <= len(damaged.stats.laid_out) + damaged.stats.folio_sheets_laid_out <= 2
+    for path in cache.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    rebuilt = parallel.print_book(book, when=when, jobs=1, cache=cache, min_parts=2)
+    assert rebuilt is not None and rebuilt.result.pdf == first.result.pdf
+    assert len(rebuilt.stats.laid_out) == rebuilt.stats.parts
+
+
+# ------------------------------------------------------------------ what cannot be split exactly
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        "p { counter-increment: paragraph; }",
+        "h2::before { content: counter(chapter); }",
+        "@page :first { margin-top: 1in; }",
+        "@page { @bottom-right { content: counter(page) ' of ' counter(pages); } }",
+        "@page { @bottom-left { content: string(book-title); } @bottom-center { content: counter(page); } }",
+        "a::after { content: target-text(attr(href url)); }",
+        "@page chapter { @bottom-center { content: counter(page, lower-roman); } }",
+        "@page { background: yellow; }",
+    ],
+)
+def test_what_parts_cannot_reproduce_is_refused(css: str) -> None:
+    with pytest.raises(parallel.Unsupported):
+        parallel.Styles([css])
+
+
+def test_the_print_stylesheet_can_be_split() -> None:
+    options = pdf.PrintOptions()
+    assets = pdf.print_assets(options)
+    sheets = [assets[f"assets/{n}"].source.read_text(encoding="utf-8") for n in ("base.css", "print.css")]
+    styles = parallel.Styles([*sheets, pdf.page_css(options)])
+    assert styles.folio_boxes() == {"bottom-center"}
+    assert "book-title" in styles.running_strings()
+
+
+def test_css_string_escapes_everything() -> None:
+    assert parallel.css_string('A "title" \\ with\nlines') == '"A \\22 title\\22  \\5c  with\\a lines"'
