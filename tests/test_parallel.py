@@ -394,6 +394,23 @@ def test_two_builds_are_byte_identical_in_processes_or_inline(screen: Pair, tmp_
     assert inline.result.pdf == screen.joined_result.result.pdf
 
 
+def test_a_division_without_a_heading(tmp_path: Path) -> None:
+    """A letter has no heading: its first page continues the text's page group and shows the
+    running head the text's title set, as in the single document."""
+    _tool("pdftotext")
+    source = tmp_path / "letter.xml"
+    source.write_bytes((ROOT / "tests" / "corpus" / "letter.xml").read_bytes())
+    book = edition.load(source)
+    when = source_date(book)
+    single = pdf.print_edition(book, when=when, jobs=1)
+    joined = parallel.print_book(book, when=when, jobs=1, min_parts=2)
+    assert joined is not None and joined.stats.parts == 4
+    (tmp_path / "single.pdf").write_bytes(single.pdf)
+    (tmp_path / "joined.pdf").write_bytes(joined.result.pdf)
+    assert pdftotext(tmp_path / "joined.pdf") == pdftotext(tmp_path / "single.pdf")
+    assert _structure(tmp_path / "joined.pdf") == _structure(tmp_path / "single.pdf")
+
+
 # ------------------------------------------------------------------ the hook in print_edition
 
 

@@ -69,6 +69,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.request import pathname2url
+from xml.sax.saxutils import escape
 
 from edition.errors import RenderError
 from edition.html import Element, h, to_html
@@ -81,8 +82,10 @@ log = logging.getLogger("edition")
 
 #: Bump when anything that changes a part's bytes changes in a way the key does not see.
 CACHE_FORMAT = "edition-parts-1"
-#: Below this many parts a book is laid out in one piece (processes cost more than they save).
-MIN_PARTS = 4
+#: Below this many parts a book is laid out in one piece: starting processes and laying out
+#: fonts once per part cost more than they save (at 7 parts, a book of 4 chapters, the
+#: parallel build is about as fast as one document on two cores; at 13 parts, 0.7 of it).
+MIN_PARTS = 8
 #: Target pages per folio sheet (empty pages with only the page numbers).
 FOLIO_CHUNK = 160
 #: Margin boxes (CSS Paged Media) an ``@page`` rule can hold.
@@ -97,8 +100,12 @@ MARGIN_BOXES = frozenset(
     for where in places
 )
 _PAGE_PROPERTIES_WITH_INK = re.compile(r"^(background|border|outline|box-shadow)")
+_PAGE_GEOMETRY = re.compile(r"^(size|margin|padding|bleed|marks)")
 _TAG = re.compile(r"^([A-Z]{6})\+")
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
+_FIRST_OF_GROUP = re.compile(
+    r"^[\w-]*(?::(?:left|right|blank))*:nth\(\s*1\s+of\s+([\w-]+)\s*\)(?::(?:left|right|blank))*$"
+)
 
 
 class Unsupported(Exception):  # noqa: N818 (not an error: a reason to lay the book out in one piece)
@@ -171,6 +178,8 @@ class Styles:
         self.rules: list[_Rule] = []
         self.margins: list[_MarginRule] = []
         self.page_marks: str | None = None
+        self.group_starts: set[str] = set()
+        """Page names ``N`` of ``@page :nth(1 of N)`` rules (the first page of a page group)."""
         order = 0
 
         def walk(nodes: Iterable[Any]) -> None:
@@ -209,10 +218,18 @@ class Styles:
         selector = tinycss2.serialize(node.prelude).strip()
         if ":first" in selector:
             raise Unsupported(f"@page {selector}: the first page of a part is not the book's first page")
+        if ":nth(" in selector:
+            match = _FIRST_OF_GROUP.match(selector)
+            if match is None:
+                raise Unsupported(f"@page {selector}: only :nth(1 of <name>) is supported")
+            self.group_starts.add(match.group(1))
         for item in tinycss2.parse_blocks_contents(node.content, skip_comments=True, skip_whitespace=True):
             if item.type == "declaration":
                 if _PAGE_PROPERTIES_WITH_INK.match(item.lower_name):
                     raise Unsupported(f"@page {selector} draws a {item.lower_name}")
+                if selector not in ("", ":left", ":right") and _PAGE_GEOMETRY.match(item.lower_name):
+                    # folio sheets and blank versos are unnamed pages: their boxes must be the same
+                    raise Unsupported(f"@page {selector} sets its own {item.lower_name}")
                 if item.lower_name == "marks" and not selector:
                     self.page_marks = tinycss2.serialize(item.value).strip()
             elif item.type == "at-rule" and item.lower_at_keyword in MARGIN_BOXES:
@@ -258,6 +275,11 @@ class Styles:
                 )
             if counters and margin.selector not in ("", ":left", ":right"):
                 raise Unsupported(f"@page {margin.selector} @{margin.box}: a page number styled by page name")
+            for function in functions:
+                args = _split_commas(function.arguments) if function.lower_name == "string" else []
+                keyword = args[1][0].lower_value if len(args) > 1 and args[1] else "first"
+                if keyword not in ("first", "first-except", "last"):
+                    raise Unsupported(f"string(…, {keyword}) depends on the pages before a part")
             if names & {"element", "leader", "target-counter", "target-text"}:
                 raise Unsupported(f"@page {margin.selector} @{margin.box}: {', '.join(sorted(names))}")
         folios = self.folio_boxes()
@@ -317,6 +339,15 @@ class Styles:
                         raise Unsupported(f"{rule.prelude}: string-set other than content()")
                     found.append((rule, group[0].value))
         return found
+
+    def page_names(self) -> list[tuple[_Rule, str]]:
+        """``(rule, name)`` for every ``page`` declaration (named pages)."""
+        return [
+            (rule, self._tinycss2.serialize(d.value).strip())
+            for rule in self.rules
+            for d in rule.declarations
+            if d.lower_name == "page"
+        ]
 
     def break_rules(self) -> list[tuple[_Rule, str]]:
         found = []
@@ -430,6 +461,22 @@ class Styles:
         return "\n".join(out)
 
 
+def without_group_starts(text: str) -> str:
+    """A stylesheet without its ``@page …:nth(…)`` rules (for a part that continues a page group)."""
+    import tinycss2
+
+    nodes = tinycss2.parse_stylesheet(text, skip_comments=False, skip_whitespace=False)
+    return "".join(
+        node.serialize()
+        for node in nodes
+        if not (
+            node.type == "at-rule"
+            and node.lower_at_keyword == "page"
+            and ":nth(" in tinycss2.serialize(node.prelude)
+        )
+    )
+
+
 def css_string(value: str) -> str:
     """A CSS string literal for any text (every character outside plain ASCII escaped)."""
     out = []
@@ -459,6 +506,9 @@ class PartPlan:
     """Stylesheet additions for this part (empty folios, literal running heads, page numbers)."""
     targets: list[tuple[Element, str, str]] = field(default_factory=list)
     """``(element of the part's tree, attribute, id)`` for every page reference the part prints."""
+    continues_group: bool = False
+    """In the book, the part's first page continues a page group (``@page :nth(1 of …)``
+    does not match it): the part is laid out without those rules."""
 
     @property
     def phase(self) -> int:
@@ -540,6 +590,8 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
                 if re.match(r"^(margin|padding|border|background|box-decoration)", declaration.lower_name):
                     raise Unsupported(f"{rule.prelude} decorates the text's container, which parts split")
     breaks = styles.break_rules()
+    page_names = styles.page_names()
+    main_page = matcher.cascade(main, page_names) or "auto"
 
     def starts_part(element: Element) -> bool:
         return matcher.cascade(element, breaks) in ("right", "recto")
@@ -608,6 +660,11 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
             part.css.append(folios)
         if index:
             first = group[0][1]
+            first_page = matcher.cascade(first, page_names) or "auto"
+            # WeasyPrint starts no page group where the page name does not change
+            part.continues_group = (
+                group[0][0] and main_page in styles.group_starts and first_page in ("auto", main_page)
+            )
             at_start = {first, *[c for c in first if isinstance(c.tag, str)][:1]}
             own: set[str] = set()
             for element, name in found:
@@ -742,7 +799,11 @@ class Layouter:
 
     @contextlib.contextmanager
     def _render(
-        self, html: str, extra: Sequence[str], pdf_options: dict[str, Any]
+        self,
+        html: str,
+        extra: Sequence[str],
+        pdf_options: dict[str, Any],
+        sheets: Sequence[tuple[str, str]] | None = None,
     ) -> Iterator[tuple[Any, Any]]:
         import weasyprint
         from weasyprint.text.fonts import FontConfiguration
@@ -762,7 +823,7 @@ class Layouter:
                     font_config=fonts,
                     color_profiles=profiles,
                 )
-                for text, name in [*self.sheets, *((text, "part.css") for text in extra)]
+                for text, name in [*(sheets or self.sheets), *((text, "part.css") for text in extra)]
             ]
             document = weasyprint.HTML(string=html, base_url=self.base, url_fetcher=fetcher).render(
                 stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
@@ -771,13 +832,16 @@ class Layouter:
         if fetcher.refused:
             raise PermissionError(f"refused to fetch {fetcher.refused[0]}")
 
-    def part(self, html: str, css: Sequence[str]) -> PartLayout:
+    def part(self, html: str, css: Sequence[str], continues_group: bool = False) -> PartLayout:
         from weasyprint.matrix import Matrix
 
         from edition.pdf import _finisher, page_starts
 
         pdf_options = self._pdf_options(tagged=True)
-        with self._render(html, css, pdf_options) as (document, records):
+        sheets = (
+            [(without_group_starts(text), name) for text, name in self.sheets] if continues_group else None
+        )
+        with self._render(html, css, pdf_options, sheets) as (document, records):
             pages = document.pages
             folios = tuple(_has_folio(page, self.config.folio_boxes) for page in pages)
             anchors: dict[str, int] = {}
@@ -822,7 +886,7 @@ class Layouter:
                 divs.append(f'<div class="{"ed-r" if kinds[index - 1] == "B" else "ed-p"}"></div>')
         if kinds.endswith("B"):
             divs.append('<div class="ed-r"></div>')  # makes the last blank; itself not used
-        language = self.config.metadata.language or "und"
+        language = escape(self.config.metadata.language or "und", {'"': "&quot;"})
         html = f'<!DOCTYPE html>\n<html lang="{language}"><body>{"".join(divs)}</body></html>'
         sheet = (
             f"{css}\n.ed-p {{ break-before: page; }}\n.ed-r {{ break-before: right; }}\n"
@@ -931,7 +995,7 @@ def _fingerprint(config: LayoutConfig, layouter: Layouter) -> hashlib._Hash:
             digest.update(len(data).to_bytes(8, "big") + data)
 
     meta = config.metadata
-    add(CACHE_FORMAT, weasyprint.__version__, pydyf.__version__, config.profile, config.trim)
+    add(CACHE_FORMAT, weasyprint.__version__, pydyf.__version__, config.profile, config.trim, config.folder)
     add(config.when.isoformat(), meta.identifier, meta.language, meta.date, meta.licence)
     for module in ("pdf.py", "parallel.py"):
         add((Path(__file__).parent / module).read_bytes())
@@ -1622,14 +1686,21 @@ def print_book(
                 part = parts[index]
                 html = part.html(pages)
                 part.tree = h("html")  # serialised: the copy of the book is not needed any more
-                key = _key(fingerprint, "part", html, *part.css, _files_referenced(html, folder))
+                key = _key(
+                    fingerprint,
+                    "part",
+                    html,
+                    *part.css,
+                    str(part.continues_group),
+                    _files_referenced(html, folder),
+                )
                 hit = store.get(key) if store is not None else None
                 if hit is not None:
                     with contextlib.suppress(KeyError, TypeError, ValueError):
                         layouts[index] = PartLayout.from_facts(hit[0], hit[1])
                         stats.cached.append(part.name)
                         continue
-                batch.append((index, key, ("part", html, part.css)))
+                batch.append((index, key, ("part", html, part.css, part.continues_group)))
             futures = runner.submit([args for _, _, args in batch])
             return [(index, key, future) for (index, key, _), future in zip(batch, futures, strict=True)]
 
@@ -1639,7 +1710,7 @@ def print_book(
                 if isinstance(outcome, _Failure):
                     _raise(outcome, edition)
                 assert isinstance(outcome, PartLayout)
-                if outcome.blank_end:
+                if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
                     raise Unsupported(f"part {parts[index].name} ends with notes carried onto a blank page")
                 layouts[index] = outcome
                 stats.laid_out.append(parts[index].name)
