@@ -17,9 +17,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and import order."""
+    """ruff: lint, import order and formatting."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "tools", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "tools", "benchmarks", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "tools", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session

@@ -54,7 +54,7 @@ def child(stage: str, source: str, out: str, repeat: int) -> None:
             own_begin = time.perf_counter()
             to_html(pdf.PrintRenderer(loaded).book(when))
             own.append(time.perf_counter() - own_begin + (own_begin - begin))
-            data = pdf.render_pdf(loaded, when=when)
+            data = pdf.print_edition(loaded, when=when, jobs=1).pdf  # one WeasyPrint document
             Path(out).write_bytes(data)
         elif stage == "all":
             edition.build(source, out)

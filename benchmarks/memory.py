@@ -49,8 +49,10 @@ _NOTE = re.compile(rb"<note[\s/>]")
 def budget(source: bytes, formats: list[str]) -> float:
     """The budget in MiB for a build of ``source``: the largest of the formats' budgets."""
     notes = len(_NOTE.findall(source))
-    return max(base + per_mib * len(source) / MIB + per_note * notes
-               for base, per_mib, per_note in (BUDGETS[f] for f in formats))
+    return max(
+        base + per_mib * len(source) / MIB + per_note * notes
+        for base, per_mib, per_note in (BUDGETS[f] for f in formats)
+    )
 
 
 #: One paragraph of each dense shape: tiny elements, tiny notes, tiny table cells.
@@ -75,8 +77,18 @@ def dense(size: int, shape: str = "inline") -> bytes:
 
 def measure(source: Path, out: Path, formats: list[str]) -> tuple[float, float]:
     """Peak RSS in MiB and wall time of ``edition build`` on ``source``, in a fresh process."""
-    command = [sys.executable, "-m", "edition.cli", "-q", "build", str(source), "-o", str(out),
-               "--format", ",".join(formats)]
+    command = [
+        sys.executable,
+        "-m",
+        "edition.cli",
+        "-q",
+        "build",
+        str(source),
+        "-o",
+        str(out),
+        "--format",
+        ",".join(formats),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, cwd=ROOT)
@@ -105,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         for chapters in sizes:
             sources = [(f"book, {chapters} chapters", generate(chapters))]
             if args.dense:
-                sources += [(f"dense {shape}, ~{chapters} ch.", dense(len(sources[0][1]), shape))
-                            for shape in DENSE_SHAPES]
+                sources += [
+                    (f"dense {shape}, ~{chapters} ch.", dense(len(sources[0][1]), shape))
+                    for shape in DENSE_SHAPES
+                ]
             for label, data in sources:
                 source = Path(folder) / f"{label.split(',')[0].replace(' ', '-')}-{chapters}.xml"
                 source.write_bytes(data)
@@ -114,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                 allowed = budget(data, formats)
                 verdict = "ok" if peak <= allowed else "OVER BUDGET"
                 over += peak > allowed
-                print(f"{label:<26}{len(data) / MIB:>8.2f}MiB{peak:>9.0f}MiB{allowed:>7.0f}MiB"
-                      f"{elapsed:>8.1f}s  {verdict}", flush=True)
+                print(
+                    f"{label:<26}{len(data) / MIB:>8.2f}MiB{peak:>9.0f}MiB{allowed:>7.0f}MiB"
+                    f"{elapsed:>8.1f}s  {verdict}",
+                    flush=True,
+                )
     return 1 if over else 0
 
 

@@ -35,8 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     with Client(args.scheduler or cluster) as client:
         futures = [
-            client.submit(build_one, str(source.resolve()), str((args.output / source.stem).resolve()),
-                          formats=args.formats, pure=False)
+            client.submit(
+                build_one,
+                str(source.resolve()),
+                str((args.output / source.stem).resolve()),
+                formats=args.formats,
+                pure=False,
+            )
             for source in args.sources
         ]
         for future in as_completed(futures):

@@ -125,7 +125,8 @@ def open_page(browser: Browser, site: Path) -> Iterator[Callable[..., Visit]]:
         viewport: dict[str, int] | None = None, color_scheme: str = "light", fragment: str = ""
     ) -> Visit:
         context = browser.new_context(
-            viewport=viewport or DESKTOP, color_scheme=color_scheme  # type: ignore[arg-type]
+            viewport=viewport or DESKTOP,
+            color_scheme=color_scheme,  # type: ignore[arg-type]
         )
         contexts.append(context)
         page = context.new_page()
@@ -157,13 +158,15 @@ def open_page(browser: Browser, site: Path) -> Iterator[Callable[..., Visit]]:
 
 
 def in_viewport(page: Page, selector: str) -> bool:
-    return bool(page.evaluate(
-        """(selector) => {
+    return bool(
+        page.evaluate(
+            """(selector) => {
             const box = document.querySelector(selector).getBoundingClientRect();
             return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
         }""",
-        selector,
-    ))
+            selector,
+        )
+    )
 
 
 def active_id(page: Page) -> str:
@@ -176,9 +179,7 @@ def active_id(page: Page) -> str:
 def test_styles_script_and_fonts_load_from_file_under_the_csp(open_page: Callable[..., Visit]) -> None:
     visit = open_page()
     page = visit.page
-    loaded = page.evaluate(
-        "Array.from(document.fonts).map(f => f.family + ' ' + f.style + ' ' + f.status)"
-    )
+    loaded = page.evaluate("Array.from(document.fonts).map(f => f.family + ' ' + f.style + ' ' + f.status)")
     assert sorted(f.replace('"', "") for f in loaded) == [
         "EB Garamond italic loaded",
         "EB Garamond normal loaded",
@@ -191,7 +192,12 @@ def test_styles_script_and_fonts_load_from_file_under_the_csp(open_page: Callabl
     assert page.locator(".cite-button").count() == page.locator("a.pnum").count()
     names = sorted(url.rsplit("/", 1)[-1] for url in visit.requests)
     assert names == [
-        "EBGaramond-Italic.ttf", "EBGaramond.ttf", "base.css", "edition.js", "index.html", "screen.css"
+        "EBGaramond-Italic.ttf",
+        "EBGaramond.ttf",
+        "base.css",
+        "edition.js",
+        "index.html",
+        "screen.css",
     ]
 
 
@@ -228,14 +234,16 @@ def test_the_view_switch_changes_the_text_and_survives_a_reload(open_page: Calla
 
 def note_text(page: Page, note_id: str) -> str:
     """The words of a note in the list, without its back link."""
-    text = str(page.evaluate(
-        """(id) => {
+    text = str(
+        page.evaluate(
+            """(id) => {
             const item = document.getElementById(id).cloneNode(true);
             item.querySelector('.backlink').remove();
             return item.textContent;
         }""",
-        note_id,
-    ))
+            note_id,
+        )
+    )
     return " ".join(text.split())
 
 
@@ -455,8 +463,10 @@ def test_paragraph_numbers_sit_in_the_margin_on_wide_screens_and_inline_on_phone
     wide = open_page().page
     number, text = wide.locator("#p03 a.pnum").bounding_box(), wide.locator("#p03").bounding_box()
     assert number and text and number["x"] + number["width"] <= text["x"]
-    measure = wide.evaluate("document.querySelector('#p03').getBoundingClientRect().width / "
-                            "parseFloat(getComputedStyle(document.querySelector('#p03')).fontSize)")
+    measure = wide.evaluate(
+        "document.querySelector('#p03').getBoundingClientRect().width / "
+        "parseFloat(getComputedStyle(document.querySelector('#p03')).fontSize)"
+    )
     assert 26 <= measure <= 36, f"the measure is {measure:.1f} em (about 65 characters wanted)"
     phone = open_page(viewport=PHONE).page
     number, text = phone.locator("#p03 a.pnum").bounding_box(), phone.locator("#p03").bounding_box()

@@ -151,11 +151,38 @@ def classes(element: etree._Element) -> set[str]:
     return set((element.get("class") or "").split())
 
 
-_BLOCKS = frozenset({
-    "p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section", "figcaption", "blockquote",
-    "dt", "dd", "caption", "figure", "table", "tr", "ol", "ul", "dl", "br", "aside", "header", "footer",
-    "nav",
-})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "figcaption",
+        "blockquote",
+        "dt",
+        "dd",
+        "caption",
+        "figure",
+        "table",
+        "tr",
+        "ol",
+        "ul",
+        "dl",
+        "br",
+        "aside",
+        "header",
+        "footer",
+        "nav",
+    }
+)
 #: What is not the text: paragraph and line numbers, note references, apparatus links.
 _NOT_TEXT = frozenset({"pnum", "lnum", "noteref", "app-ref"})
 
@@ -252,8 +279,16 @@ def test_zip_holds_the_expected_files_mimetype_first_and_stored(book: Book) -> N
 
 def test_spine_is_in_reading_order(book: Book) -> None:
     assert book.spine == [
-        "cover.xhtml", "titlepage.xhtml", "nav.xhtml", "text-1.xhtml", "text-2.xhtml", "text-3.xhtml",
-        "apparatus.xhtml", "registers.xhtml", "colophon.xhtml", "font-licence.xhtml",
+        "cover.xhtml",
+        "titlepage.xhtml",
+        "nav.xhtml",
+        "text-1.xhtml",
+        "text-2.xhtml",
+        "text-3.xhtml",
+        "apparatus.xhtml",
+        "registers.xhtml",
+        "colophon.xhtml",
+        "font-licence.xhtml",
     ]
     linear = {ref.get("idref"): ref.get("linear", "yes") for ref in book.itemrefs}
     assert linear["font-licence"] == "no"  # reached from the colophon's link only
@@ -275,10 +310,16 @@ def test_metadata_comes_from_the_tei_header(book: Book, interview: Edition) -> N
     assert book.meta("dcterms:modified") == ["2026-11-25T00:00:00Z"]
     assert book.dc("creator") == ["Salim Haqverdiyev"]
     assert book.dc("contributor") == ["The editors of the edition project", "Nemat Panahli"]
-    roles = {m.get("refines"): (m.get("scheme"), m.text) for m in opf.iterfind("opf:metadata/opf:meta", NS)
-             if m.get("property") == "role"}
-    assert roles == {"#creator-1": ("marc:relators", "aut"), "#contributor-1": ("marc:relators", "edt"),
-                     "#contributor-2": ("marc:relators", "ive")}
+    roles = {
+        m.get("refines"): (m.get("scheme"), m.text)
+        for m in opf.iterfind("opf:metadata/opf:meta", NS)
+        if m.get("property") == "role"
+    }
+    assert roles == {
+        "#creator-1": ("marc:relators", "aut"),
+        "#contributor-1": ("marc:relators", "edt"),
+        "#contributor-2": ("marc:relators", "ive"),
+    }
     assert book.dc("publisher") == ["The edition project"]
     assert book.dc("source") == [meta.source]
     assert book.dc("rights") == [meta.licence]
@@ -313,7 +354,10 @@ def test_figures_with_descriptions_claim_alternative_text() -> None:
 def test_cover_is_listed_as_the_cover(book: Book) -> None:
     cover = book.manifest["cover-image"]
     assert (cover.get("href"), cover.get("media-type"), cover.get("properties")) == (
-        "images/cover.svg", "image/svg+xml", "cover-image")
+        "images/cover.svg",
+        "image/svg+xml",
+        "cover-image",
+    )
     assert book.opf.find("opf:metadata/opf:meta[@name='cover']", NS).get("content") == "cover-image"
     svg = etree.fromstring(book.zip.read("EPUB/images/cover.svg"))
     assert "Memories of" in "".join(svg.itertext())
@@ -340,8 +384,12 @@ def test_nav_document_has_contents_and_landmarks(book: Book) -> None:
     landmarks = nav.find(".//x:nav[@epub:type='landmarks']", NS)
     assert landmarks.get("hidden") == "hidden"
     assert [(a.get(EPUB_TYPE), a.get("href")) for a in landmarks.iter(f"{{{X}}}a")] == [
-        ("cover", "cover.xhtml"), ("titlepage", "titlepage.xhtml"), ("toc", "nav.xhtml#toc"),
-        ("bodymatter", "text-1.xhtml"), ("appendix", "apparatus.xhtml"), ("index", "registers.xhtml"),
+        ("cover", "cover.xhtml"),
+        ("titlepage", "titlepage.xhtml"),
+        ("toc", "nav.xhtml#toc"),
+        ("bodymatter", "text-1.xhtml"),
+        ("appendix", "apparatus.xhtml"),
+        ("index", "registers.xhtml"),
         ("colophon", "colophon.xhtml"),
     ]
 
@@ -372,8 +420,12 @@ def test_every_content_document_is_xhtml_with_language(book: Book) -> None:
 
 
 def test_foreign_words_carry_their_language(book: Book) -> None:
-    langs = {(e.get("lang"), "".join(e.itertext())) for file in book.spine for e in book.tree(file).iter()
-             if isinstance(e.tag, str) and e.get("lang") and etree.QName(e).localname != "html"}
+    langs = {
+        (e.get("lang"), "".join(e.itertext()))
+        for file in book.spine
+        for e in book.tree(file).iter()
+        if isinstance(e.tag, str) and e.get("lang") and etree.QName(e).localname != "html"
+    }
     assert ("az", "Azadlıq") in langs
     assert ("ru", "перестройка") in langs
 
@@ -389,8 +441,10 @@ def test_every_word_of_the_reading_view_in_order(interview: Edition, book: Book)
 
 
 def test_one_document_per_top_level_division(book: Book) -> None:
-    heads = {file: [h.text for h in book.tree(file).iter(f"{{{X}}}h1", f"{{{X}}}h2")]
-             for file in ("text-1.xhtml", "text-2.xhtml", "text-3.xhtml")}
+    heads = {
+        file: [h.text for h in book.tree(file).iter(f"{{{X}}}h1", f"{{{X}}}h2")]
+        for file in ("text-1.xhtml", "text-2.xhtml", "text-3.xhtml")
+    }
     first = [e.get("id") for e in book.tree("text-1.xhtml").iterfind("x:body/*", NS)]
     assert first[:2] == ["title", None]
     assert book.tree("text-2.xhtml").find("x:body/x:section", NS).get("id") == "barricades"
@@ -484,8 +538,13 @@ def test_builds_in_separate_processes_are_byte_identical(tmp_path: Path) -> None
     outputs = []
     for seed in ("1", "2"):
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"} | {"PYTHONHASHSEED": seed}
-        run = subprocess.run([sys.executable, "-c", script, str(INTERVIEW)], capture_output=True, env=env,
-                             check=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(INTERVIEW)],
+            capture_output=True,
+            env=env,
+            check=True,
+            timeout=120,
+        )
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith(b"PK")
@@ -521,18 +580,32 @@ GOLDEN_FILES = [
     ("EPUB/nav.xhtml", "nav", ".xhtml"),
     ("EPUB/toc.ncx", "toc", ".ncx"),
     ("EPUB/images/cover.svg", "cover", ".svg"),
-    *((f"EPUB/{name}.xhtml", name, ".xhtml") for name in (
-        "cover", "titlepage", "text-1", "text-2", "text-3", "apparatus", "registers", "colophon",
-        "font-licence")),
+    *(
+        (f"EPUB/{name}.xhtml", name, ".xhtml")
+        for name in (
+            "cover",
+            "titlepage",
+            "text-1",
+            "text-2",
+            "text-3",
+            "apparatus",
+            "registers",
+            "colophon",
+            "font-licence",
+        )
+    ),
 ]
 
 
-@pytest.mark.parametrize(("member", "basename", "extension"), GOLDEN_FILES,
-                         ids=[PurePosixPath(m).name for m, _, _ in GOLDEN_FILES])
-def test_golden(book: Book, file_regression: FileRegressionFixture, member: str, basename: str,
-                extension: str) -> None:
-    file_regression.check(book.text(member), basename=f"interview-{basename}", extension=extension,
-                          newline="\n")
+@pytest.mark.parametrize(
+    ("member", "basename", "extension"), GOLDEN_FILES, ids=[PurePosixPath(m).name for m, _, _ in GOLDEN_FILES]
+)
+def test_golden(
+    book: Book, file_regression: FileRegressionFixture, member: str, basename: str, extension: str
+) -> None:
+    file_regression.check(
+        book.text(member), basename=f"interview-{basename}", extension=extension, newline="\n"
+    )
 
 
 # --------------------------------------------------------------------------- style sheet
@@ -552,10 +625,13 @@ def test_book_carries_base_css_and_the_font(book: Book) -> None:
     base = (REPO / "styles" / "base.css").read_bytes()
     assert book.zip.read("EPUB/assets/base.css") == base
     assert book.zip.read("EPUB/assets/epub.css") == (REPO / "styles" / "epub.css").read_bytes()
-    fonts = {i.get("href"): i.get("media-type") for i in book.manifest.values()
-             if i.get("href").endswith(".ttf")}
-    assert fonts == {"assets/fonts/EBGaramond.ttf": "font/ttf",
-                     "assets/fonts/EBGaramond-Italic.ttf": "font/ttf"}
+    fonts = {
+        i.get("href"): i.get("media-type") for i in book.manifest.values() if i.get("href").endswith(".ttf")
+    }
+    assert fonts == {
+        "assets/fonts/EBGaramond.ttf": "font/ttf",
+        "assets/fonts/EBGaramond-Italic.ttf": "font/ttf",
+    }
     licence = "".join(book.tree("font-licence.xhtml").itertext())
     assert "SIL OPEN FONT LICENSE" in licence.upper()
 
@@ -650,8 +726,10 @@ def test_ace_finds_no_serious_or_critical_violation(name: str, book: Book, tmp_p
     path = tmp_path / f"{name}.epub"
     path.write_bytes(data)
     result = external.run_ace(path, tmp_path / "ace")
-    found = {impact: [(v["rule"], v["file"]) for v in result["violations"].get(impact, [])]
-             for impact in ("critical", "serious")}
+    found = {
+        impact: [(v["rule"], v["file"]) for v in result["violations"].get(impact, [])]
+        for impact in ("critical", "serious")
+    }
     assert found == {"critical": [], "serious": []}, result["violations"]
     # Ace's own package checks: the metadata it asks for is there.
     rules = [v["rule"] for found in result["violations"].values() for v in found]

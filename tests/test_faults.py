@@ -145,8 +145,14 @@ def kill_at(source: Path, out: Path, moment: float | str) -> tuple[dict[str, str
     ``"first-write"``: as soon as anything in the folder changes). Returns what the output
     folder held at the kill, and whether the build had written any temporary file by then
     (``None``: it finished before the moment)."""
-    process = subprocess.Popen(command(source, out), env=ENV, cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command(source, out),
+        env=ENV,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         if moment == "first-write":
             before = listing(out)
@@ -202,8 +208,9 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_outputs_whole(
 
 
 def test_remove_stale_temporaries_keeps_those_of_a_living_build(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)
     (tmp_path / "assets").mkdir()
     stale = tmp_path / "assets" / f"{TEMPORARY_PREFIX}{dead_pid}-base.css.x1y2"
@@ -244,8 +251,9 @@ def test_a_full_disk_changes_nothing_and_says_which_file(tmp_path: Path) -> None
         edition.build(INTERVIEW, out, formats=("html", "epub"))
         before = snapshot(out)
         changed = tmp_path / "changed.xml"
-        changed.write_text(INTERVIEW.read_text(encoding="utf-8").replace("Memories of", "Recollections of"),
-                           encoding="utf-8")
+        changed.write_text(
+            INTERVIEW.read_text(encoding="utf-8").replace("Memories of", "Recollections of"), encoding="utf-8"
+        )
         with pytest.raises(OutputError) as caught:
             edition.build(changed, out, formats=("html", "epub"))
         error = caught.value
@@ -277,8 +285,9 @@ def test_a_failing_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(build_module.os, "write", write)
     changed = tmp_path / "changed.xml"
-    changed.write_text(INTERVIEW.read_text(encoding="utf-8").replace("Memories of", "Recollections of"),
-                       encoding="utf-8")
+    changed.write_text(
+        INTERVIEW.read_text(encoding="utf-8").replace("Memories of", "Recollections of"), encoding="utf-8"
+    )
     with pytest.raises(OutputError) as caught:
         edition.build(changed, out, formats=("html", "epub"))
     monkeypatch.undo()
@@ -333,10 +342,12 @@ def test_an_output_folder_that_is_a_file_is_an_output_error(tmp_path: Path) -> N
 def test_two_builds_into_the_same_folder_at_once_both_end_complete(tmp_path: Path) -> None:
     source = book(tmp_path / "src", 1, "concurrent")
     out = tmp_path / "out"
-    first = subprocess.Popen(command(source, out), env=ENV, cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    second = subprocess.Popen(command(source, out), env=ENV, cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        command(source, out), env=ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    second = subprocess.Popen(
+        command(source, out), env=ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     results = [process.communicate(timeout=600) for process in (first, second)]
     assert first.returncode == 0, results[0]
     assert second.returncode == 0, results[1]

@@ -41,8 +41,11 @@ from edition import EditionError, EditionWarning
 from edition import ValidationError as TEIValidationError
 from test_hostile import assert_outputs_safe, missing_characters, visible_text
 
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-           "print_blob": True}
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
 settings.register_profile("edition-default", max_examples=25, derandomize=True, **_COMMON)
 settings.register_profile("edition-long", max_examples=400, **_COMMON)
 settings.register_profile("edition-pdf-default", max_examples=6, derandomize=True, **_COMMON)
@@ -55,7 +58,8 @@ PDF_PROFILE = settings.get_profile("edition-pdf-long" if LONG else "edition-pdf-
 
 #: Characters worth meeting often: right-to-left letters, marks, joiners, emoji, odd spaces.
 SPECIAL = (
-    "كتابשלום" "\u064e\u05b8"  # Arabic and Hebrew letters, and their vowel marks
+    "كتابשלום"
+    "\u064e\u05b8"  # Arabic and Hebrew letters, and their vowel marks
     "\u0301\u0308\u0327\u20dd"  # combining marks
     "\u200d\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # joiners, bidi controls
     "\U0001f600\U0001f469\U0001f52c\U0001f3fd\U0001f1e6\U0001f1ff\ufe0f"  # emoji, modifiers, flags
@@ -74,15 +78,40 @@ WORDS = st.text(CHARACTER, min_size=1, max_size=12)
 
 # --------------------------------------------------------------------------- attributes
 
-LANGS = ["en", "ar", "he", "az", "ru", "el", "fa", "zh-Hant", "x-klingon", "", "en\" onclick=\"x", "ar-"]
-TARGETS = ["#i1", "#i2", "#nowhere", "https://example.org/a?b=c&d=e", "mailto:a@example.org",
-           "javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "../x.html", "/etc/passwd",
-           "http://[x", "//evil.example/", "", " ", "#"]
+LANGS = ["en", "ar", "he", "az", "ru", "el", "fa", "zh-Hant", "x-klingon", "", 'en" onclick="x', "ar-"]
+TARGETS = [
+    "#i1",
+    "#i2",
+    "#nowhere",
+    "https://example.org/a?b=c&d=e",
+    "mailto:a@example.org",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "file:///etc/passwd",
+    "../x.html",
+    "/etc/passwd",
+    "http://[x",
+    "//evil.example/",
+    "",
+    " ",
+    "#",
+]
 SAFE_TARGETS = frozenset(t for t in TARGETS if t.startswith(("https:", "mailto:")))
-RENDS = ["italic", "bold", "sup", "sub", "smallcaps", "underline", "strikethrough", "italic bold",
-         "color:red;background:url(http://127.0.0.1:9/x)", "unknown-keyword", ""]
+RENDS = [
+    "italic",
+    "bold",
+    "sup",
+    "sub",
+    "smallcaps",
+    "underline",
+    "strikethrough",
+    "italic bold",
+    "color:red;background:url(http://127.0.0.1:9/x)",
+    "unknown-keyword",
+    "",
+]
 REASONS = ["lost", "illegible", "editorial", "irrelevant", "sampling", "damage", "", "a reason with spaces"]
-DATES = ["1990-01-20", "1990-01", "1990", "1990-01-20T03:00:00Z", "not a date", "\"><b>", ""]
+DATES = ["1990-01-20", "1990-01", "1990", "1990-01-20T03:00:00Z", "not a date", '"><b>', ""]
 
 ATTRIBUTE = st.one_of(
     st.tuples(st.just("xml:lang"), st.sampled_from(LANGS)),
@@ -106,8 +135,28 @@ def element(name: str, attributes: list[tuple[str, str]], content: str) -> str:
 
 # --------------------------------------------------------------------------- the grammar
 
-PHRASES = ["hi", "emph", "foreign", "title", "term", "mentioned", "soCalled", "seg", "num", "q", "said",
-           "persName", "placeName", "orgName", "name", "rs", "abbr", "expan", "orig", "reg"]
+PHRASES = [
+    "hi",
+    "emph",
+    "foreign",
+    "title",
+    "term",
+    "mentioned",
+    "soCalled",
+    "seg",
+    "num",
+    "q",
+    "said",
+    "persName",
+    "placeName",
+    "orgName",
+    "name",
+    "rs",
+    "abbr",
+    "expan",
+    "orig",
+    "reg",
+]
 PAIRS = [("sic", "corr"), ("orig", "reg"), ("abbr", "expan"), ("corr", "corr")]
 MARKS = ["unclear", "add", "del", "damage", "surplus", "supplied", "sic", "corr"]
 
@@ -180,8 +229,11 @@ def block(draw: st.DrawFn, depth: int) -> str:
         return element("list", attributes, items)
     if kind == 4:
         rows = "".join(
-            element("row", [], "".join(element("cell", [], draw(inline(depth - 1)))
-                                       for _ in range(draw(st.integers(1, 3)))))
+            element(
+                "row",
+                [],
+                "".join(element("cell", [], draw(inline(depth - 1))) for _ in range(draw(st.integers(1, 3)))),
+            )
             for _ in range(draw(st.integers(1, 3)))
         )
         return element("table", attributes, rows)
@@ -261,8 +313,11 @@ def check(document: str, formats: tuple[str, ...]) -> None:
                 note(f"refused: {error}")
                 assert "\n" not in str(error)
                 return
-        strangers = [f"{w.category.__name__}: {w.message}" for w in caught
-                     if not issubclass(w.category, EditionWarning)]
+        strangers = [
+            f"{w.category.__name__}: {w.message}"
+            for w in caught
+            if not issubclass(w.category, EditionWarning)
+        ]
         assert strangers == [], strangers
         page = lxml_html.document_fromstring((out / "index.html").read_text(encoding="utf-8"))
         shown = _nfd(visible_text(page))
@@ -274,7 +329,8 @@ def check(document: str, formats: tuple[str, ...]) -> None:
             with zipfile.ZipFile(out / "fuzz.epub") as archive:
                 book = "".join(
                     "".join(etree.fromstring(archive.read(name)).itertext())
-                    for name in archive.namelist() if name.endswith(".xhtml")
+                    for name in archive.namelist()
+                    if name.endswith(".xhtml")
                 )
             short = Counter(c for c in _nfd(loaded.text("reading")) if not c.isspace()) - Counter(_nfd(book))
             assert not short, f"characters lost in the EPUB: {sorted(short)}"
@@ -307,7 +363,12 @@ def test_the_grammar_makes_documents_the_schema_accepts_and_documents_it_refuses
             except EditionError:
                 return False
 
-    settings_ = settings(max_examples=300, deadline=None, database=None, derandomize=True,
-                         suppress_health_check=list(HealthCheck))
+    settings_ = settings(
+        max_examples=300,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     assert valid(find(documents(), valid, settings=settings_))
     assert not valid(find(documents(), lambda d: not valid(d), settings=settings_))

@@ -391,9 +391,23 @@ def test_a_real_process_fails_in_one_line_without_a_traceback_or_a_connection(
     for name in ("parameter-entity.xml", "external-dtd.xml", "graphic-network.xml"):
         source = place(name, tmp_path, listener.port)
         process = subprocess.run(
-            [sys.executable, "-m", "edition.cli", "build", str(source), "-o", str(tmp_path / "out"),
-             "--non-strict", "--format", "html"],
-            capture_output=True, text=True, timeout=120, check=False, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "edition.cli",
+                "build",
+                str(source),
+                "-o",
+                str(tmp_path / "out"),
+                "--non-strict",
+                "--format",
+                "html",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO / "src")},
         )
         assert process.returncode == 1, process.stderr
@@ -616,11 +630,22 @@ def test_neutralised_in_every_format(name: str, tmp_path: Path, listener: Listen
     result, messages = quietly_build(source, tmp_path / "out", formats=FORMATS, strict=False)
     out = result.out_dir
     assert_outputs_safe(out, source.stem)
-    everything = [(out / "index.html").read_bytes(), pdf_bytes(out / f"{source.stem}.pdf"),
-                  *epub_documents(out / f"{source.stem}.epub").values()]
+    everything = [
+        (out / "index.html").read_bytes(),
+        pdf_bytes(out / f"{source.stem}.pdf"),
+        *epub_documents(out / f"{source.stem}.epub").values(),
+    ]
     for data in everything:
-        for marker in (b"CSS-", b"FACS-", b"SECRET-5b2e", str(listener.port).encode(), b"url(http",
-                       b"color:red", b"xsi:", b"xml-stylesheet"):
+        for marker in (
+            b"CSS-",
+            b"FACS-",
+            b"SECRET-5b2e",
+            str(listener.port).encode(),
+            b"url(http",
+            b"color:red",
+            b"xsi:",
+            b"xml-stylesheet",
+        ):
             assert marker not in data, marker
     if name == "xinclude.xml":
         assert any("include" in m for m in messages), messages
@@ -667,7 +692,8 @@ def test_source_ids_never_collide_with_the_ids_the_renderers_make_up(tmp_path: P
     source = place("id-clash.xml", tmp_path)
     with pytest.warns(edition.EditionWarning, match="outputs use for their own parts") as caught:
         result = edition.build(source, tmp_path / "out", formats=("html",), strict=False)
-    assert {str(w.message).split("xml:id ")[1].split()[0] for w in caught} == {"'about'", "'notes'", "'text'", "'title'"}
+    renamed = {str(w.message).split("xml:id ")[1].split()[0] for w in caught}
+    assert renamed == {"'about'", "'notes'", "'text'", "'title'"}
     page = lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))
     ids = Counter(element.get("id") for element in page.iter() if element.get("id"))
     assert [i for i, n in ids.items() if n > 1] == []
@@ -712,8 +738,12 @@ def test_characters_no_font_has_are_named_with_where_they_are(tmp_path: Path) ->
     source = place("unicode-edges.xml", tmp_path)
     result, messages = quietly_build(source, tmp_path / "out", formats=("pdf",))
     boxes = [m for m in messages if "in no installed font" in m]
-    for character, name, block in (("\ue000", "<private use>", "u5"), ("\U0010fffd", "<private use>", "u5"),
-                                   ("\u0378", "<unassigned>", "u5"), ("\U0001f9ff", "NAZAR AMULET", "u6")):
+    for character, name, block in (
+        ("\ue000", "<private use>", "u5"),
+        ("\U0010fffd", "<private use>", "u5"),
+        ("\u0378", "<unassigned>", "u5"),
+        ("\U0001f9ff", "NAZAR AMULET", "u6"),
+    ):
         if _fc_has(character):
             continue  # this machine has a font for it: no box, no warning
         code = f"U+{ord(character):04X}"
@@ -749,6 +779,7 @@ def test_arabic_and_hebrew_print_in_an_embedded_fallback_font(tmp_path: Path) ->
     rows = listing.splitlines()[2:]
     assert all(row.split()[-5] == "yes" for row in rows), listing
     fallbacks = [row for row in rows if "Garamond" not in row]
+
     def squeeze(name: str) -> str:
         return re.sub(r"[\s-]", "", name)
 
@@ -801,10 +832,13 @@ def test_uncovered_characters_name_every_place_and_warnings_are_capped(tmp_path:
 
     private = [chr(0xF0000 + n) for n in range(fonts.MAX_WARNINGS + 5)]  # plane 15: no font has these
     source = tmp_path / "private.xml"
-    source.write_text(tei_document(
-        f'<div xml:id="d1"><head>Head \ue000</head><p xml:id="a">\ue000{"".join(private)}</p>'
-        '<p xml:id="b">Again \ue000<note xml:id="n1">And in a note \ue000</note></p></div>'),
-        encoding="utf-8")
+    source.write_text(
+        tei_document(
+            f'<div xml:id="d1"><head>Head \ue000</head><p xml:id="a">\ue000{"".join(private)}</p>'
+            '<p xml:id="b">Again \ue000<note xml:id="n1">And in a note \ue000</note></p></div>'
+        ),
+        encoding="utf-8",
+    )
     loaded = edition.load(source)
     found = {item.character: item for item in fonts.uncovered(loaded, installed=())}
     division = loaded.body.blocks[0]
@@ -819,8 +853,9 @@ def test_uncovered_characters_name_every_place_and_warnings_are_capped(tmp_path:
     first = f"{source}: U+E000 <private use> in {head}, a, b, n1 is in no installed font"
     assert messages[0].startswith(first)
     rest = private[fonts.MAX_WARNINGS - 1 :]  # U+E000 comes first, then the plane-15 ones
-    assert messages[-1].endswith(f"{len(rest)} more characters are in no installed font: "
-                                 + ", ".join(f"U+{ord(c):05X}" for c in rest))
+    assert messages[-1].endswith(
+        f"{len(rest)} more characters are in no installed font: " + ", ".join(f"U+{ord(c):05X}" for c in rest)
+    )
     assert caught[0].filename == __file__, "the warning points at the caller"
 
 

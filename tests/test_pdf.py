@@ -346,7 +346,8 @@ def test_no_line_runs_into_the_margin_or_off_the_page(screen_pdf: Path) -> None:
         left_page = number % 2 == 0
         low = (outer if left_page else inner) - 1
         high = width - (inner if left_page else outer) + 1
-        for x_min, x_max, word in regex.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)<', page):
+        words = regex.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)<', page)
+        for x_min, x_max, word in words:
             if word.isdigit() and float(x_max) < low + 8:
                 continue  # a paragraph number, which the design sets in the margin
             if float(x_min) < low or float(x_max) > high:

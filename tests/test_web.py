@@ -212,10 +212,16 @@ def test_hostile_text_is_shown_as_text(hostile_page: Path) -> None:
         assert raw not in source, raw
     root = parse_page(hostile_page)
     text = root.body.text_content()
-    for literal in ('<script>alert("text")</script>', "<img src=x onerror=alert(1)>",
-                    '<a href="javascript:alert(1)">click</a>', "onerror= and &lt;b&gt; and &amp;,",
-                    '<svg onload=alert("register")>', '<script>alert("note")</script>',
-                    "<b onclick=alert(10)>", "<script>alert(9)</script>"):
+    for literal in (
+        '<script>alert("text")</script>',
+        "<img src=x onerror=alert(1)>",
+        '<a href="javascript:alert(1)">click</a>',
+        "onerror= and &lt;b&gt; and &amp;,",
+        '<svg onload=alert("register")>',
+        '<script>alert("note")</script>',
+        "<b onclick=alert(10)>",
+        "<script>alert(9)</script>",
+    ):
         assert literal in text, literal
     assert root.find(".//title").text.startswith('</title><script>alert("title")</script>')
     author = root.xpath('string(//meta[@name="author"]/@content)')
@@ -229,8 +235,14 @@ def test_hostile_text_is_shown_as_text(hostile_page: Path) -> None:
     }
     refused = {s.text_content().strip() for s in root.body.iter("span") if has_class(s, "ref")}
     assert refused >= {
-        "a javascript link", "a mixed-case one", "one with spaces before it",
-        "a data link", "a vbscript link", "an escaped one", "a protocol-relative one", "a link",
+        "a javascript link",
+        "a mixed-case one",
+        "one with spaces before it",
+        "a data link",
+        "a vbscript link",
+        "an escaped one",
+        "a protocol-relative one",
+        "a link",
     }
 
 
@@ -264,9 +276,10 @@ def font_characters() -> tuple[set[int], set[int]]:
     from fontTools.ttLib import TTFont
 
     fonts = {asset.target: asset.source for asset in web.font_assets()}
-    with TTFont(str(fonts["assets/fonts/EBGaramond.ttf"])) as roman, TTFont(
-        str(fonts["assets/fonts/EBGaramond-Italic.ttf"])
-    ) as italic:
+    with (
+        TTFont(str(fonts["assets/fonts/EBGaramond.ttf"])) as roman,
+        TTFont(str(fonts["assets/fonts/EBGaramond-Italic.ttf"])) as italic,
+    ):
         return set(roman.getBestCmap()), set(italic.getBestCmap())
 
 

@@ -256,6 +256,7 @@ def _identifier(publication: etree._Element | None, title: str, authors: tuple[s
 def read_metadata(root: etree._Element, text_lang: str | None) -> tuple[Metadata, HeaderIndex]:
     """The header's metadata, and the index the text builder resolves pointers with."""
     from edition.builder import safe_link  # the builder imports this module: import at call time
+
     index = index_header(root)
     header = first(root, "t:teiHeader")
     assert header is not None  # the schema and the structural check both require it
