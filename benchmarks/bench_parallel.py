@@ -16,6 +16,7 @@ reference's (from the PDF's named destinations).
 first build fills the cache, then one word of one note in chapter 2 is changed and the
 book rebuilt, then changed back and rebuilt, ``--runs`` times; the rebuild of the changed
 source is compared byte for byte with a clean build (an empty cache) of the same source.
+The same is then timed for a whole ``edition.build`` (web page, EPUB and PDF, written).
 
 Medians are printed. It is a benchmark, not a test: it asserts nothing.
 """
@@ -182,6 +183,7 @@ def incremental_child(source: str, work: str, jobs: int, runs: int) -> None:
     path.write_text(changed, encoding="utf-8")
     clean_seconds, clean, _ = build(Path(work) / "clean-cache")
     path.write_text(original, encoding="utf-8")
+    whole = _whole_builds(path, Path(work) / "whole", jobs, runs, changed, original)
     print(
         json.dumps(
             {
@@ -192,9 +194,30 @@ def incremental_child(source: str, work: str, jobs: int, runs: int) -> None:
                 "rebuild_peak": max(peaks),
                 "clean": clean_seconds,
                 "identical": last_changed == clean.result.pdf,
+                **whole,
             }
         )
     )
+
+
+def _whole_builds(
+    path: Path, out: Path, jobs: int, runs: int, changed: str, original: str
+) -> dict[str, object]:
+    """``edition.build`` of all three formats: the first (empty cache), then after each edit."""
+    import edition
+
+    def timed() -> float:
+        begin = time.perf_counter()
+        edition.build(path, out, jobs=jobs)
+        return time.perf_counter() - begin
+
+    first = timed()
+    rebuilds = []
+    for _ in range(runs):
+        for text in (changed, original):
+            path.write_text(text, encoding="utf-8")
+            rebuilds.append(timed())
+    return {"whole_full": first, "whole_rebuilds": rebuilds}
 
 
 def _change_one_note(text: str) -> str:
@@ -312,6 +335,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"peak MiB: full build {_number(row, 'full_peak'):.0f}, "
                 f"rebuild {_number(row, 'rebuild_peak'):.0f}; same bytes as a clean build "
                 f"({_number(row, 'clean'):.1f} s): {row['identical']}",
+                flush=True,
+            )
+            whole = [float(x) for x in row["whole_rebuilds"]]  # type: ignore[attr-defined]
+            print(
+                f"incremental, N = {incremental}, edition.build (HTML, EPUB and PDF): first build "
+                f"{_number(row, 'whole_full'):.1f} s; rebuild after a one-note change "
+                f"{statistics.median(whole):.1f} s (median of {len(whole)}) = "
+                f"{statistics.median(whole) / _number(row, 'whole_full'):.1%} of the first",
                 flush=True,
             )
     return 0

@@ -421,7 +421,8 @@ def test_print_edition_sends_long_books_to_parallel(
     with caplog.at_level(logging.INFO, logger="edition"):
         result = pdf.print_edition(screen.book, when=source_date(screen.book), jobs=2)
     assert result.pdf == screen.joined_result.result.pdf
-    assert any(r.getMessage().startswith("parallel layout: 7 of 7 parts laid out") for r in caplog.records)
+    said = "PDF laid out in 7 parts: 7 laid out, 0 from the cache"
+    assert any(r.getMessage().startswith(said) for r in caplog.records)
 
 
 def test_a_short_edition_is_one_document(interview: edition.Edition) -> None:
@@ -530,3 +531,33 @@ def test_the_print_stylesheet_can_be_split() -> None:
 
 def test_css_string_escapes_everything() -> None:
     assert parallel.css_string('A "title" \\ with\nlines') == '"A \\22 title\\22  \\5c  with\\a lines"'
+
+
+# ------------------------------------------------------------------ the same through edition.build
+
+
+def test_edition_build_keeps_a_layout_cache_and_rebuilds_only_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``edition.build`` (and so ``edition build`` and ``edition watch``) uses the cache by default."""
+    monkeypatch.setattr(parallel, "MIN_PARTS", 2)
+    source = _book(tmp_path / "edition")
+    out = tmp_path / "out"
+
+    def build(target: Path, **options: object) -> tuple[bytes, list[str]]:
+        steps: list[str] = []
+        result = edition.build(source, target, formats=("pdf",), jobs=2, on_step=steps.append, **options)  # type: ignore[arg-type]
+        return (result.out_dir / "book.pdf").read_bytes(), [s for s in steps if s.startswith("PDF ")]
+
+    _, said = build(out)
+    assert said == [said[0]] and "7 laid out, 0 from the cache" in said[0]
+    assert sorted(p.suffix for p in (out / ".edition-cache").rglob("*") if p.is_file())[-1] == ".pdf"
+    _change_one_note(source)
+    rebuilt, said = build(out)
+    assert "1 laid out, 6 from the cache" in said[0], said
+    clean, said = build(tmp_path / "clean")
+    assert "7 laid out, 0 from the cache" in said[0]
+    assert rebuilt == clean, "an incremental rebuild differs from a clean build"
+    uncached, said = build(tmp_path / "uncached", cache=False)
+    assert uncached == clean and "0 from the cache" in said[0]
+    assert not (tmp_path / "uncached" / ".edition-cache").exists()

@@ -39,6 +39,8 @@ log = logging.getLogger("edition")
 FORMATS: tuple[str, ...] = ("html", "pdf", "epub")
 PROFILES: tuple[str, ...] = ("screen", "press")
 TEMPORARY_PREFIX = ".edition-tmp-"
+#: The layout cache's folder inside an output folder (safe to delete; see :mod:`edition.parallel`).
+CACHE_FOLDER = ".edition-cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +333,16 @@ def render_files(
     trim: str = "6x9in",
     *,
     limits: Limits = DEFAULT_LIMITS,
+    jobs: int | None = None,
+    cache: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict[str, bytes]:
     """Every output file of a build as bytes, keyed by its path inside the output folder.
 
     The PDF is laid out first: its page breaks (where each print page begins in the text)
     are marked in the web page and the EPUB, so a citation "p. 3, ¶ 12" works in all three.
+    ``jobs`` and ``cache`` are the PDF's (parts of a long book laid out at once; laid-out
+    parts kept for the next build).
     """
     from edition import web
     from edition.pages import page_list_json
@@ -352,8 +359,12 @@ def render_files(
         from edition import fonts, pdf  # deferred: WeasyPrint takes a while to import
 
         fonts.warn_uncovered(edition)  # characters no installed font has would print as boxes
-        printed = pdf.print_edition(edition, profile=profile, when=source_date(edition), trim=trim)
+        printed = pdf.print_edition(
+            edition, profile=profile, when=source_date(edition), trim=trim, jobs=jobs, cache=cache
+        )
         files[f"{stem}.pdf"] = printed.pdf
+        if on_step is not None:
+            on_step(f"PDF {printed.layout}")
         starts = printed.starts
         files["pages.json"] = page_list_json(starts)
     if "html" in formats:
@@ -378,6 +389,8 @@ def build(
     strict: bool = True,
     on_step: Callable[[str], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    jobs: int | None = None,
+    cache: bool | str | os.PathLike[str] = True,
 ) -> BuildResult:
     """Build one TEI source into ``out_dir`` (default ``output/<stem>/``).
 
@@ -386,6 +399,12 @@ def build(
     :class:`~edition.errors.EditionError` on any user error,
     in which case nothing in ``out_dir`` has changed. ``limits`` bounds what the source may
     ask (size, depth, notes, images).
+
+    A long PDF is laid out in parts by ``jobs`` processes (default: one per core) and
+    joined into the same PDF a single pass makes. ``cache`` keeps the laid-out parts so
+    that a rebuild lays out only what changed: ``True`` (default) keeps them in
+    ``out_dir/.edition-cache/`` (safe to delete, not needed to publish the folder), a
+    path keeps them there, ``False`` keeps none.
     """
     source_path = Path(source)
     chosen = parse_formats(formats)
@@ -395,9 +414,20 @@ def build(
     step(f"loading {source_path}")
     edition = load(source_path, strict=strict, limits=limits)
     target = Path(out_dir) if out_dir is not None else Path("output") / source_path.stem
+    cache_folder = (target / CACHE_FOLDER if cache is True else Path(cache)) if cache is not False else None
     step(f"rendering {', '.join(chosen)}")
     try:
-        files = render_files(edition, chosen, profile, source_path.stem, trim, limits=limits)
+        files = render_files(
+            edition,
+            chosen,
+            profile,
+            source_path.stem,
+            trim,
+            limits=limits,
+            jobs=jobs,
+            cache=cache_folder,
+            on_step=step,
+        )
     except EditionError:
         raise
     except OSError as error:

@@ -131,7 +131,15 @@ def _target(output: str | None, source: Path, many: bool) -> Path | None:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Sources built at once, in separate processes (default: the number of cores).",
+    help=(
+        "Processes to use (default: the number of cores): for one source, the parts of a long PDF "
+        "laid out at once; for several, the sources built at once."
+    ),
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lay out the whole PDF again, ignoring and not keeping laid-out parts (OUT/.edition-cache).",
 )
 @click.pass_context
 def build(
@@ -143,6 +151,7 @@ def build(
     trim: str,
     non_strict: bool,
     jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Build TEI FILES (default: every sources/*.xml) into output folders."""
     from edition.build import parse_formats
@@ -173,11 +182,17 @@ def build(
             elif not quiet:
                 click.echo(f"built {outcome.source} → {outcome.out_dir}/ ({', '.join(chosen)})")
 
-        options = {"formats": chosen, "profile": profile, "trim": trim, "strict": not non_strict}
+        options = {
+            "formats": chosen,
+            "profile": profile,
+            "trim": trim,
+            "strict": not non_strict,
+            "cache": not no_cache,
+        }
         if len(sources) == 1:
             from edition.corpus import build_one
 
-            done(build_one(sources[0], _target(output, sources[0], False), **options))
+            done(build_one(sources[0], _target(output, sources[0], False), jobs=jobs, **options))
         else:
             build_many(sources, out_root, jobs=jobs, on_done=done, **options)
     sys.exit(1 if failures else 0)
@@ -217,7 +232,8 @@ def watch(
 
     def rebuild(source: Path, why: str) -> None:
         started = time.perf_counter()
-        outcome = build_one(source, _target(output, source, many), **options)
+        steps: list[str] = []
+        outcome = build_one(source, _target(output, source, many), on_step=steps.append, **options)
         seconds = time.perf_counter() - started
         for message in outcome.warnings:
             click.echo(f"warning: {message}", err=True)
@@ -226,6 +242,9 @@ def watch(
         elif not quiet:
             made = ", ".join(chosen)
             click.echo(f"{why}: rebuilt {source.name} ({made}) in {seconds:.1f} s → {outcome.out_dir}/")
+            for step in steps:
+                if step.startswith("PDF "):  # what the layout cache saved, for a long book
+                    click.echo(f"  {step}")
 
     def fingerprint(source: Path) -> bytes | None:
         try:

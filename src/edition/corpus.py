@@ -60,8 +60,11 @@ def build_many(
     """Build every source into ``out_root/<stem>/`` (default ``output/<stem>/``), ``jobs`` at a time.
 
     Outcomes come back in the order of ``sources``; ``on_done`` is told as each finishes.
+    The cores go to the sources, so each book's PDF is laid out in one process
+    (unless ``options`` say otherwise with ``jobs=``, as for :func:`edition.build`).
     """
     jobs = jobs or default_jobs()
+    options = {"jobs": 1, **options}
     targets = [(out_root / s.stem) if out_root is not None else None for s in sources]
     outcomes: dict[int, Outcome] = {}
     if jobs == 1 or len(sources) == 1:

@@ -1479,10 +1479,12 @@ class BuildStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
+        """Say what was laid out and what came from the cache, e.g. ``in 104 parts: 1 laid out, ...``."""
         return (
-            f"parallel layout: {len(self.laid_out)} of {self.parts} parts laid out "
-            f"({len(self.cached)} from the cache), {self.folio_sheets_laid_out} folio sheets laid out "
-            f"({self.folio_sheets_cached} from the cache), {self.jobs} jobs"
+            f"in {self.parts} parts: {len(self.laid_out)} laid out, {len(self.cached)} from the cache; "
+            f"folio sheets: {self.folio_sheets_laid_out} laid out, "
+            f"{self.folio_sheets_cached} from the cache; "
+            f"{self.jobs} jobs"
         )
 
 
@@ -1759,8 +1761,8 @@ def print_book(
         for page, block, offset in part.layout.starts
     )
     total = placed[-1].first + placed[-1].layout.pages - 1
-    log.info("%s", stats.summary())
-    return ParallelResult(PrintResult(data, total, starts), stats)
+    log.info("PDF laid out %s", stats.summary())
+    return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)
 
 
 def _check_phases(parts: Sequence[PartPlan]) -> None:

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 from edition import sections
 from edition.errors import RenderError
 from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.instances import PRINT_FACES, static_instance
 from edition.model import TITLE_ID, Edition, NoteRef
 from edition.text import countable
 from edition.web import Asset, font_assets, package_file
@@ -272,6 +273,10 @@ def _relative(path: Path, folder: Path) -> str | None:
 def print_assets(options: PrintOptions) -> dict[str, Asset]:
     """Styles and fonts, at the paths base.css expects relative to itself (``assets/``)."""
     assets = {asset.target: asset for asset in font_assets()}
+    for stem, weight in PRINT_FACES:  # static faces: see edition.instances for why
+        variable = Path(str(assets[f"assets/fonts/{stem}.ttf"].source))
+        target = f"assets/fonts/{stem}-{weight}.ttf"
+        assets[target] = Asset(static_instance(variable, weight), target)
     for name in ("base.css", "print.css"):
         assets[f"assets/{name}"] = Asset(package_file("styles", name), f"assets/{name}")
     if options.press:
@@ -328,6 +333,8 @@ class PrintResult:
     pdf: bytes
     pages: int
     starts: tuple[PageStart, ...]
+    layout: str = "laid out in one piece"
+    """How: in one piece, or in parts (how many laid out, how many from the cache)."""
     """Where each page of the text (not the front or back matter) begins."""
 
 
