@@ -57,7 +57,7 @@ def child(stage: str, source: str, out: str, repeat: int) -> None:
             data = pdf.print_edition(loaded, when=when, jobs=1).pdf  # one WeasyPrint document
             Path(out).write_bytes(data)
         elif stage == "all":
-            edition.build(source, out)
+            edition.build(source, out, cache=False)  # a full build: no parts from an earlier run
         timings.append(time.perf_counter() - begin)
     if stage == "pdf":
         from edition.inspect import pdf_facts
