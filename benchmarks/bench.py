@@ -4,6 +4,9 @@
     python benchmarks/bench.py --sizes 0,1,10,50,100 --runs 3
 
 Size 0 is the interview itself; N > 0 is a book of N chapters from benchmarks/generate.py.
+Stages: ``load`` (TEI → model), ``html`` (the web page), ``epub``, ``pdf`` (one WeasyPrint
+document, ``jobs=1``) and ``all`` (``edition.build``: all three formats written, as
+``edition build`` makes them: a long book's PDF in parts on every core, no layout cache).
 For every size and stage it prints the median wall time of a whole fresh process (cold:
 imports included), the median time of the stage inside a warm process (after a first,
 discarded run), seconds per PDF page, peak memory (max RSS of the process), and for the

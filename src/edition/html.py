@@ -124,8 +124,13 @@ def sub(
     parent: Element, tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None
 ) -> Element:
     """A new XHTML child element at the end of ``parent``."""
-    child = h(tag, attrs, text)
-    parent.append(child)
+    # SubElement, not h() + append: no namespace declaration to make and then reconcile
+    child = etree.SubElement(parent, f"{{{XHTML_NS}}}{tag}")
+    for key, value in (attrs or {}).items():
+        if value is not None:
+            child.set(key, value)
+    if text:
+        child.text = text
     return child
 
 
