@@ -1043,7 +1043,7 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
         "mtime": when,
         "epub3_landmark": False,
         "epub3_pages": False,
-        "compresslevel": 9,
+        "compresslevel": 0,  # an intermediate zip: normalise_zip compresses each file once, at 9
     }
     with warnings.catch_warnings():
         # ebooklib warns that it will raise in future just before it re-raises an OSError; the
