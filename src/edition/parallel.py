@@ -774,28 +774,21 @@ class Layouter:
     """Lays out parts and folio sheets with WeasyPrint, exactly as :func:`edition.pdf.print_edition`."""
 
     def __init__(self, config: LayoutConfig) -> None:
-        from edition.pdf import PrintOptions, page_css, print_assets
+        from edition.pdf import PrintOptions, print_assets, print_sheets
 
         self.config = config
         self.options = PrintOptions(config.profile, config.trim)
         self.assets = print_assets(self.options)
         self.folder = Path(config.folder)
         self.base = f"file://{pathname2url(str(self.folder))}/"
-        self.sheets = [
-            (self.assets[f"assets/{name}"].source.read_text(encoding="utf-8"), name)
-            for name in ("base.css", "print.css")
-        ]
-        self.sheets.append((page_css(self.options), "page.css"))
+        self.sheets = print_sheets(self.options, self.assets)
 
     def _pdf_options(self, tagged: bool) -> dict[str, Any]:
-        press = self.options.press
-        if not tagged and not press:
+        from edition.pdf import pdf_variant
+
+        if not tagged and not self.options.press:
             return {"pdf_variant": None, "pdf_tags": False, "output_intent": None}
-        return {
-            "pdf_variant": "pdf/x-4" if press else "pdf/ua-1",
-            "pdf_tags": not press,
-            "output_intent": "device-cmyk" if press else None,
-        }
+        return pdf_variant(self.options)
 
     @contextlib.contextmanager
     def _render(

@@ -307,6 +307,23 @@ def page_css(options: PrintOptions) -> str:
     return css
 
 
+def print_sheets(options: PrintOptions, assets: dict[str, Asset]) -> list[tuple[str, str]]:
+    """The print edition's stylesheets, in cascade order, as (text, name beside base.css)."""
+    names = ("base.css", "print.css")
+    sheets = [(assets[f"assets/{name}"].source.read_text(encoding="utf-8"), name) for name in names]
+    sheets.append((page_css(options), "page.css"))
+    return sheets
+
+
+def pdf_variant(options: PrintOptions) -> dict[str, object]:
+    """WeasyPrint's PDF options for the profile: tagged PDF/UA-1 on screen, PDF/X-4 for press."""
+    return {
+        "pdf_variant": "pdf/x-4" if options.press else "pdf/ua-1",
+        "pdf_tags": not options.press,
+        "output_intent": "device-cmyk" if options.press else None,
+    }
+
+
 def render_pdf(
     edition: Edition, *, profile: str = "screen", when: datetime, trim: str = DEFAULT_TRIM
 ) -> bytes:
@@ -441,19 +458,10 @@ def print_edition(
     base = f"file://{pathname2url(str(folder))}/"
     fonts = FontConfiguration()  # @font-face rules load only through a font configuration
     profiles: dict[str, object] = {}  # and @color-profile rules only into a shared dictionary
-    pdf_options = {
-        "pdf_variant": "pdf/x-4" if options.press else "pdf/ua-1",
-        "pdf_tags": not options.press,
-        "output_intent": "device-cmyk" if options.press else None,
-    }
+    pdf_options = pdf_variant(options)
     records = _WeasyPrintLog()
     try:
         with records, _source_date_epoch(when):
-            sheets = [
-                (assets[f"assets/{n}"].source.read_text(encoding="utf-8"), n)
-                for n in ("base.css", "print.css")
-            ]
-            sheets.append((page_css(options), "page.css"))
             stylesheets = [
                 weasyprint.CSS(
                     string=text,
@@ -462,7 +470,7 @@ def print_edition(
                     font_config=fonts,
                     color_profiles=profiles,
                 )
-                for text, name in sheets
+                for text, name in print_sheets(options, assets)
             ]
             document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher).render(
                 stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
