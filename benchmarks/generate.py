@@ -2,7 +2,7 @@
 
 ``python benchmarks/generate.py 100 /tmp/book-100.xml`` writes an edition with 100 chapters,
 each a copy of the interview's text (paragraphs, notes, interventions, names), with ids made
-unique per chapter. At 100 chapters: about 2,200 footnotes and 700 pages in print.
+unique per chapter. At 100 chapters: 2,100 footnotes and 511 pages in print (6 × 9 in).
 
 The result is valid against the project's schema (the header, records and reason
 categories are the interview's own; only the body is multiplied).
@@ -21,6 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "sources" / "panahli-january-20.xml"
 TEI = "http://www.tei-c.org/ns/1.0"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+
+
+def change_one_note(text: str) -> tuple[str, str]:
+    """An edit for rebuild timings and tests: one word of chapter 2's first note, changed to a
+    word of the same length. Returns the new source text and the new word."""
+    start = text.index('xml:id="chapter-2"')
+    note = text.index("<note", start)
+    end = text.index("</note>", note)
+    body = text[note:end]
+    for old, new in ((" the ", " our "), (" was ", " had "), (" and ", " but ")):
+        if old in body:
+            return text[:note] + body.replace(old, new, 1) + text[end:], new.strip()
+    raise ValueError("no word to change in the first note of chapter 2")
 
 
 def chapter(body: etree._Element, number: int) -> etree._Element:

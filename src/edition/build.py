@@ -414,7 +414,7 @@ def build(
     step(f"loading {source_path}")
     edition = load(source_path, strict=strict, limits=limits)
     target = Path(out_dir) if out_dir is not None else Path("output") / source_path.stem
-    cache_folder = (target / CACHE_FOLDER if cache is True else Path(cache)) if cache is not False else None
+    cache_folder = None if cache is False else target / CACHE_FOLDER if cache is True else Path(cache)
     step(f"rendering {', '.join(chosen)}")
     try:
         files = render_files(

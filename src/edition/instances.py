@@ -88,7 +88,8 @@ def static_instance(variable: Path, weight: int) -> Path:
         if known is not None and known.is_file():
             return known
         name = instance_name(variable, weight)
-        for folder in (cache_folder(), _temporary_folder()):
+        for where in (cache_folder, _temporary_folder):  # the temporary folder only if needed
+            folder = where()
             path = folder / name
             if path.is_file():
                 _made[variable, weight] = path
