@@ -474,6 +474,8 @@ def test_paragraph_numbers_sit_in_the_margin_on_wide_screens_and_inline_on_phone
 
 
 def test_cite_copies_a_citation_with_the_paragraph_address(browser: Browser, site: Path) -> None:
+    from playwright.sync_api import expect  # installed: the browser fixture needs it
+
     context = browser.new_context(viewport=DESKTOP)
     try:
         context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -481,12 +483,14 @@ def test_cite_copies_a_citation_with_the_paragraph_address(browser: Browser, sit
         page.goto(site.as_uri())
         page.locator("#p05").hover()
         page.locator("#p05 .cite-button").click()
-        page.wait_for_function("document.querySelector('#p05 .cite-button').textContent === 'Copied'")
+        # expect() polls from Playwright's own world: a wait_for_function string is an eval, which
+        # the page's Content-Security-Policy refuses whenever the first check is not already true
+        expect(page.locator("#p05 .cite-button")).to_have_text("Copied", timeout=30_000)
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied.startswith("Salim Haqverdiyev. Memories of January 20")
         assert copied.endswith(", ¶ 5. " + site.as_uri() + "#p05")
-        status = "document.querySelector('[role=status]').textContent"
-        page.wait_for_function(f"{status} === 'Citation of paragraph 5 copied.'")  # said to screen readers
+        status = page.locator("[role=status]")  # what screen readers are told
+        expect(status).to_have_text("Citation of paragraph 5 copied.", timeout=30_000)
     finally:
         context.close()
 

@@ -118,13 +118,11 @@ def needs_glyph(character: str) -> bool:
 
 def characters(edition: Edition) -> dict[str, list[str]]:
     """Every character a reader may see, with the places (block ids) it occurs in, in document order."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, dict[str, None]] = {}  # an ordered set of places: a list's "in" made this quadratic
 
     def add(text: str, place: str) -> None:
         for character in set(text):
-            places = found.setdefault(character, [])
-            if place not in places:
-                places.append(place)
+            found.setdefault(character, {})[place] = None
 
     def visit(value: object, place: str, field: str = "") -> None:
         if isinstance(value, str):
@@ -153,7 +151,7 @@ def characters(edition: Edition) -> dict[str, list[str]]:
     for entity in edition.entities:
         for value in (*entity.names, entity.description):
             add(value, entity.id)
-    return found
+    return {character: list(places) for character, places in found.items()}
 
 
 def _metadata_strings(edition: Edition) -> Iterator[str]:
