@@ -20,7 +20,6 @@ from the variable font), so builds stay byte-identical whichever way the file wa
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import os
 import shutil
@@ -81,6 +80,19 @@ def _instantiate(variable: Path, weight: int) -> bytes:
     return buffer.getvalue()
 
 
+def _write_atomically(path: Path, data: bytes) -> bool:
+    """Write ``path`` whole or not at all, as builds write outputs; ``False`` if it cannot."""
+    from edition.build import commit, stage
+    from edition.errors import OutputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        commit([(stage(path, data), path)])
+    except (OSError, OutputError):
+        return False
+    return True
+
+
 def static_instance(variable: Path, weight: int) -> Path:
     """A static font file: ``variable`` at ``weight`` (made once, then reused)."""
     with _lock:
@@ -88,21 +100,14 @@ def static_instance(variable: Path, weight: int) -> Path:
         if known is not None and known.is_file():
             return known
         name = instance_name(variable, weight)
+        data: bytes | None = None
         for where in (cache_folder, _temporary_folder):  # the temporary folder only if needed
             folder = where()
             path = folder / name
-            if path.is_file():
-                _made[variable, weight] = path
-                return path
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                temporary = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-                temporary.write_bytes(_instantiate(variable, weight))
-                temporary.replace(path)  # atomic: a reader sees the whole file or none
-            except OSError:
-                with contextlib.suppress(OSError, UnboundLocalError):
-                    temporary.unlink()
-                continue
+            if not path.is_file():
+                data = data if data is not None else _instantiate(variable, weight)
+                if not _write_atomically(path, data):
+                    continue
             _made[variable, weight] = path
             return path
     raise OSError(f"cannot write a static instance of {variable.name} anywhere")  # pragma: no cover
