@@ -734,3 +734,43 @@ def test_ace_finds_no_serious_or_critical_violation(name: str, book: Book, tmp_p
     # Ace's own package checks: the metadata it asks for is there.
     rules = [v["rule"] for found in result["violations"].values() for v in found]
     assert not [rule for rule in rules if rule.startswith(("metadata-", "epub-"))], rules
+
+
+# --------------------------------------------------------------------------- links across documents
+
+
+class _TwoPasses(epub.EpubRenderer):
+    """Renders every document twice, the ids known the second time (what one pass must equal)."""
+
+    def visit_Link(self, node: object, parent: etree._Element) -> None:  # type: ignore[override]
+        if not self.resolved:
+            self.link_targets.append("an id no document has")  # forces the second pass
+        super().visit_Link(node, parent)  # type: ignore[arg-type]
+
+
+def _documents(renderer_class: type[epub.EpubRenderer], book: Edition) -> dict[str, bytes]:
+    return renderer_class(book, pictures(book)).render()
+
+
+def test_one_pass_links_across_documents_as_two_passes_do(tmp_path: Path, interview: Edition) -> None:
+    """Links are written ``#id`` and pointed at their document afterwards: the same documents as
+    rendering twice. A link to an id no document holds (here, the header's) keeps only its words."""
+    source = (REPO / "tests" / "corpus" / "structure.xml").read_text(encoding="utf-8")
+    source = source.replace("<title>The Structure", '<title xml:id="the-title">The Structure')
+    source = source.replace(
+        "the next paragraph</ref> shows.",
+        'the next paragraph</ref> shows, as does <ref target="#appendix-p1">the appendix</ref> and '
+        '<ref target="#the-title">the title</ref>.',
+    )
+    path = tmp_path / "structure.xml"
+    path.write_text(source, encoding="utf-8")
+    linked = edition.load(path)
+    for book, fallback in ((linked, True), (interview, False)):
+        once = epub.EpubRenderer(book, pictures(book))
+        documents = once.render()
+        assert documents == _documents(_TwoPasses, book)
+        assert (not all(t in once.anchors for t in once.link_targets)) == fallback
+    text = b"".join(_documents(epub.EpubRenderer, linked).values()).decode("utf-8")
+    assert re.search(r'<a class="ref" href="back-?[0-9]*\.xhtml#appendix-p1">the appendix</a>', text), text
+    assert '<span class="ref">the title</span>' in text
+    assert 'href="#s1-p2">the next paragraph</a>' in text

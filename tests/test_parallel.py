@@ -394,6 +394,83 @@ def test_two_builds_are_byte_identical_in_processes_or_inline(screen: Pair, tmp_
     assert inline.result.pdf == screen.joined_result.result.pdf
 
 
+def test_the_join_in_its_own_process_while_the_caller_works(
+    screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``on_starts``, the page starts come before the join, which another process makes:
+    the same PDF; and if that process cannot start or fails, the join is made inline."""
+    when = source_date(screen.book)
+    cache = tmp_path / "cache"
+    seen: list[tuple[pdf.PageStart, ...]] = []
+    hooked = parallel.print_book(
+        screen.book, when=when, jobs=2, min_parts=2, cache=cache, on_starts=seen.append
+    )
+    assert hooked is not None
+    assert hooked.result.pdf == screen.joined_result.result.pdf
+    assert seen == [screen.joined_result.result.starts]
+
+    def no_process(main: str) -> object:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(parallel, "_python", no_process)
+    inline = parallel.print_book(
+        screen.book, when=when, jobs=1, min_parts=2, cache=cache, on_starts=seen.append
+    )
+    assert inline is not None and inline.result.pdf == screen.joined_result.result.pdf
+    assert len(seen) == 2
+
+
+def test_a_join_process_that_fails_is_replaced_by_a_join_here(
+    screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(
+        parallel,
+        "_python",
+        lambda main: subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        ),
+    )
+    with caplog.at_level(logging.INFO, logger="edition"):
+        joined = parallel.print_book(
+            screen.book,
+            when=source_date(screen.book),
+            jobs=1,
+            min_parts=2,
+            cache=tmp_path,
+            on_starts=lambda starts: None,
+        )
+    assert joined is not None and joined.result.pdf == screen.joined_result.result.pdf
+    assert any("the join's process failed" in r.getMessage() for r in caplog.records)
+
+
+def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: Path) -> None:
+    """The web page or EPUB failing (say) while the PDF is joined: the error, and no process left."""
+    started: list[parallel._Join] = []
+    original = parallel._Join.__init__
+
+    def remember(self: parallel._Join, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(self)
+
+    def fail(starts: object) -> None:
+        raise RuntimeError("the EPUB failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parallel._Join, "__init__", remember)
+        with pytest.raises(RuntimeError, match="the EPUB failed"):
+            parallel.print_book(
+                screen.book,
+                when=source_date(screen.book),
+                jobs=1,
+                min_parts=2,
+                cache=tmp_path,
+                on_starts=fail,
+            )
+    assert len(started) == 1 and started[0].process is None
+
+
 def test_a_division_without_a_heading(tmp_path: Path) -> None:
     """A letter has no heading: its first page continues the text's page group and shows the
     running head the text's title set, as in the single document."""

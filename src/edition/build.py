@@ -342,40 +342,52 @@ def render_files(
     The PDF is laid out first: its page breaks (where each print page begins in the text)
     are marked in the web page and the EPUB, so a citation "p. 3, ¶ 12" works in all three.
     ``jobs`` and ``cache`` are the PDF's (parts of a long book laid out at once; laid-out
-    parts kept for the next build).
+    parts kept for the next build). A book laid out in parts has its page starts before its
+    PDF is joined: the web page and the EPUB are rendered while another process joins it.
     """
     from edition import web
     from edition.pages import page_list_json
 
-    files: dict[str, bytes] = {}
     downloads = {
         label: name
         for fmt, label, name in (("pdf", "PDF", f"{stem}.pdf"), ("epub", "EPUB", f"{stem}.epub"))
         if fmt in formats
     }
     pictures = images(edition, limits)
-    starts: tuple[PageStart, ...] = ()
+    others: dict[str, bytes] = {}
+
+    def render_others(starts: Sequence[PageStart]) -> None:
+        if "html" in formats:
+            others["index.html"] = web.render_page(edition, downloads, starts).encode("utf-8")
+            for asset in web.web_assets():
+                others[asset.target] = asset.source.read_bytes()
+            others.update(pictures)
+        if "epub" in formats:
+            from edition import epub  # deferred: ebooklib is only needed for EPUBs
+
+            others[f"{stem}.epub"] = epub.render_epub(edition, pictures, source_date(edition), starts)
+
+    files: dict[str, bytes] = {}
     if "pdf" in formats:
         from edition import fonts, pdf  # deferred: WeasyPrint takes a while to import
 
         fonts.warn_uncovered(edition)  # characters no installed font has would print as boxes
         printed = pdf.print_edition(
-            edition, profile=profile, when=source_date(edition), trim=trim, jobs=jobs, cache=cache
+            edition,
+            profile=profile,
+            when=source_date(edition),
+            trim=trim,
+            jobs=jobs,
+            cache=cache,
+            on_starts=render_others,
         )
         files[f"{stem}.pdf"] = printed.pdf
         if on_step is not None:
             on_step(f"PDF {printed.layout}")
-        starts = printed.starts
-        files["pages.json"] = page_list_json(starts)
-    if "html" in formats:
-        files["index.html"] = web.render_page(edition, downloads, starts).encode("utf-8")
-        for asset in web.web_assets():
-            files[asset.target] = asset.source.read_bytes()
-        files.update(pictures)
-    if "epub" in formats:
-        from edition import epub  # deferred: ebooklib is only needed for EPUBs
-
-        files[f"{stem}.epub"] = epub.render_epub(edition, pictures, source_date(edition), starts)
+        files["pages.json"] = page_list_json(printed.starts)
+    else:
+        render_others(())
+    files.update(others)
     return files
 
 

@@ -162,7 +162,9 @@ class EpubRenderer(HtmlRenderer):
         self.anchors: dict[str, str] = {}
         """Anchor (an ``id``) → the content document that holds it; filled by a first pass."""
         self.resolved = False
-        """Whether :attr:`anchors` is complete (the second, final pass)."""
+        """Whether :attr:`anchors` is complete."""
+        self.link_targets: list[str] = []
+        """The ids the text's own links point at (rendered before :attr:`anchors` is complete)."""
         self.current = ""
         """The content document being rendered."""
         self.pending_notes: list[str] = []
@@ -214,6 +216,8 @@ class EpubRenderer(HtmlRenderer):
     def visit_Link(self, node: Link, parent: Element) -> None:
         """A link to an id the book does not render (a header record, say) keeps only its words."""
         target = node.target
+        if target and target.startswith("#") and not self.resolved:
+            self.link_targets.append(target[1:])
         if self.resolved and target and target.startswith("#") and target[1:] not in self.anchors:
             self.inlines(node.children, sub(parent, "span", {"class": "ref"}))
             return
@@ -224,16 +228,35 @@ class EpubRenderer(HtmlRenderer):
     def render(self) -> dict[str, bytes]:
         """Every content document as XHTML bytes, keyed by file name, in reading order.
 
-        Two passes: the first finds which document holds each id, the second links to it.
+        Which document holds each id is known only once all are rendered, so links are
+        written ``#id`` and then pointed at the right document (:meth:`_point_links`). A
+        link to an id no document holds keeps only its words; should the book have one,
+        everything is rendered again, knowing the ids from the start.
         """
-        self.anchors, self.resolved = {}, False
-        for file, tree in self._render_all().items():
+        self.anchors, self.resolved, self.link_targets = {}, False, []
+        trees = self._render_all()
+        for file, tree in trees.items():
             for element in tree.iter():
                 anchor = element.get("id") if isinstance(element.tag, str) else None
                 if anchor:
                     self.anchors.setdefault(anchor, file)
         self.resolved = True
-        return {file: serialise(tree) for file, tree in self._render_all().items()}
+        if all(target in self.anchors for target in self.link_targets):
+            self._point_links(trees)
+            trees["nav.xhtml"] = self.nav_document()  # its page list needs the anchors
+        else:
+            trees = self._render_all()
+        return {file: serialise(tree) for file, tree in trees.items()}
+
+    def _point_links(self, trees: dict[str, Element]) -> None:
+        """``#id`` → ``file.xhtml#id`` where the id is in another document (as :meth:`href` does)."""
+        for file, tree in trees.items():
+            for element in tree.iter(f"{{{XHTML_NS}}}a"):
+                target = element.get("href", "")
+                if target.startswith("#"):
+                    holder = self.anchors.get(target[1:])
+                    if holder is not None and holder != file:
+                        element.set("href", f"{holder}{target}")
 
     def _render_all(self) -> dict[str, Element]:
         trees = {document.file: self.document(document) for document in self.documents}

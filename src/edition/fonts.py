@@ -116,6 +116,12 @@ def needs_glyph(character: str) -> bool:
 # --------------------------------------------------------------------------- what the edition holds
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A model class's fields (``dataclasses.fields`` per node was a third of the scan)."""
+    return tuple(item.name for item in dataclasses.fields(cls))
+
+
 def characters(edition: Edition) -> dict[str, list[str]]:
     """Every character a reader may see, with the places (block ids) it occurs in, in document order."""
     found: dict[str, dict[str, None]] = {}  # an ordered set of places: a list's "in" made this quadratic
@@ -134,8 +140,8 @@ def characters(edition: Edition) -> dict[str, list[str]]:
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             if isinstance(value, _PLACES) and getattr(value, "id", None):
                 place = str(value.id)
-            for item in dataclasses.fields(value):
-                visit(getattr(value, item.name), place, item.name)
+            for name in _field_names(type(value)):
+                visit(getattr(value, name), place, name)
 
     for value in _metadata_strings(edition):
         add(value, "header")

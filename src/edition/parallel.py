@@ -63,7 +63,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +76,7 @@ from edition.html import Element, h, to_html
 
 if TYPE_CHECKING:
     from edition.model import Edition, Metadata
-    from edition.pdf import PrintResult
+    from edition.pdf import PageStart, PrintResult
 
 log = logging.getLogger("edition")
 
@@ -521,7 +521,7 @@ class PartPlan:
             if pages is None or target not in pages:
                 raise Unsupported(f"part {self.name} refers to #{target}, which no phase-1 part holds")
             element.set(page_attribute(attribute), str(pages[target]))
-        return to_html(self.tree)
+        return to_html(self.tree, consume=True)
 
 
 def _local(element: Element) -> str:
@@ -615,11 +615,14 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
 
     # ---- what each part needs to know
     running = styles.running_strings()
-    setters = matcher.matching(
-        [(rule.selectors, name) for rule, name in styles.string_rules() if name in running]
-    )
     target_rules = styles.target_rules()
-    targets = matcher.matching([(rule.selectors, rule) for rule in target_rules])
+    # one pass over the book for both kinds of rule (a pass is most of the planning's time)
+    matched = matcher.matching(
+        [(rule.selectors, ("string", name)) for rule, name in styles.string_rules() if name in running]
+        + [(rule.selectors, ("target", rule)) for rule in target_rules]
+    )
+    setters = {e: [v for k, v in found if k == "string"] for e, found in matched.items()}
+    targets = {e: [v for k, v in found if k == "target"] for e, found in matched.items()}
     folios = styles.empty_folios()
     strings: dict[str, str] = {}
 
@@ -728,6 +731,8 @@ class PartLayout:
     starts: tuple[tuple[int, str, int], ...]
     """:class:`edition.pdf.PageStart` fields, pages counted from 1 in the part."""
     messages: tuple[str, ...]
+    table_ids: bool
+    """Its structure tree has table header ids (WeasyPrint numbers them per document)."""
 
     def facts(self) -> dict[str, Any]:
         return {
@@ -738,6 +743,7 @@ class PartLayout:
             "bookmarks": [list(b) for b in self.bookmarks],
             "starts": [list(s) for s in self.starts],
             "messages": list(self.messages),
+            "table_ids": self.table_ids,
         }
 
     @classmethod
@@ -754,6 +760,7 @@ class PartLayout:
             ),
             starts=tuple((int(p), str(b), int(o)) for p, b, o in facts["starts"]),
             messages=tuple(str(m) for m in facts["messages"]),
+            table_ids=bool(facts["table_ids"]),
         )
 
 
@@ -865,6 +872,7 @@ class Layouter:
             bookmarks=tuple(bookmarks),
             starts=starts,
             messages=tuple(records.messages),
+            table_ids=_has_table_ids(pdf),
         )
 
     def folio_sheet(self, first: int, kinds: str, css: str) -> bytes:
@@ -1292,7 +1300,7 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
         part_root = source.Root.get("/StructTreeRoot") if tagged else None
         kids: list[Any] = []
         if part_root is not None:
-            if any(True for _ in _has_ids(part_root)):
+            if part.layout.table_ids:
                 tables += 1
                 if tables > 1:
                     _retag_table_ids(source, f"{part.name}-")
@@ -1303,26 +1311,40 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
             # pikepdf warns that destinations do not follow pages; they are rebuilt below
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             out.pages.extend(source.pages)
-        copies = {source.pages[j].objgen: out.pages[start + j].obj for j in range(part.layout.pages)}
         for j in range(part.layout.pages):
             page = out.pages[start + j]
             if tagged:
                 page.obj.StructParents = start + j
             if part.layout.folios[j]:
                 overlay(page, start + j + 1)
+        wanted: list[tuple[str, Any]] = []
+        names = source.Root.get("/Names")
+        if names is not None and "/Dests" in names:
+            wanted = [(n, t) for n, t in pikepdf.NameTree(names.Dests).items() if n in part.layout.anchors]
+        # what the book takes from the part besides its pages, copied in one call (object by
+        # object, pikepdf's copies were most of the join's time); references to the part's
+        # pages become references to their copies
+        bundle = Array(
+            [
+                Array(kids),
+                part_root.ParentTree.Nums if part_root is not None else Array(),
+                Array([target for _, target in wanted]),
+            ]
+        )
+        copied_kids, copied_nums, copied_targets = out.copy_foreign(source.make_indirect(bundle))
+        destinations += [(name, target) for (name, _), target in zip(wanted, copied_targets, strict=True)]
         if part_root is not None:
             assert struct_document is not None
-            for kid in kids:
-                copied = out.copy_foreign(kid)
-                copied.P = struct_document
-                document_kids.append(copied)
-            part_nums = list(part_root.ParentTree.Nums)
+            for kid in copied_kids:
+                kid.P = struct_document
+                document_kids.append(kid)
+            part_nums = list(copied_nums)
             by_key: dict[int, Any] = {}
-            for key, value in zip(part_nums[::2], part_nums[1::2], strict=True):
-                if int(key) < part.layout.pages:
-                    page_maps.append(Array([out.copy_foreign(v) for v in value]))
+            for entry, value in zip(part_nums[::2], part_nums[1::2], strict=True):
+                if int(entry) < part.layout.pages:
+                    page_maps.append(value)
                 else:
-                    by_key[int(key)] = out.copy_foreign(value)
+                    by_key[int(entry)] = value
             part_annotations = []
             for j in range(part.layout.pages):
                 for annotation in out.pages[start + j].obj.get("/Annots", Array()):
@@ -1331,15 +1353,8 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
                         part_annotations.append((key, annotation, by_key[key]))
             part_annotations.sort(key=lambda item: item[0])
             annotations.extend((annotation, element) for _, annotation, element in part_annotations)
-        names = source.Root.get("/Names")
-        if names is not None and "/Dests" in names:
-            for name, target in pikepdf.NameTree(names.Dests).items():
-                if name in part.layout.anchors:
-                    destinations.append((name, Array([copies[target[0].objgen], *list(target)[1:]])))
-        if source is not first_pdf:  # its objects are copied: take the streams' data and let it go
-            copied_streams: set[tuple[int, int]] = set()
-            for j in range(part.layout.pages):
-                _own_streams(out.pages[start + j].obj, copied_streams)
+        if source is not first_pdf:
+            # its objects are copied; a copied stream keeps the source's input, not its parsed objects
             opened.remove(source)
             source.close()
         bookmarks.extend(
@@ -1390,54 +1405,29 @@ def join(placed: Sequence[Placed], sheets: Sequence[FolioSheet], *, tagged: bool
     return buffer.getvalue()
 
 
-def _own_streams(node: Any, seen: set[tuple[int, int]]) -> None:
-    """Give the copied streams a page uses their data (a copy reads it from its source until saved).
+def _has_table_ids(data: bytes) -> bool:
+    """Whether a part's structure tree has table header ids (only parts with tables do).
 
-    Then the part's PDF can be closed before the book is written, which halves the join's memory.
+    Checked where the part is laid out, so that the join (one process, every part) need not.
     """
     import pikepdf
 
-    if isinstance(node, pikepdf.Stream):
-        if node.objgen in seen:
-            return
-        seen.add(node.objgen)
-        node.write(
-            node.read_raw_bytes(),
-            filter=cast(Any, node.get("/Filter")),
-            decode_parms=cast(Any, node.get("/DecodeParms")),
-            type_check=False,
-        )
-        for key, value in node.stream_dict.items():
-            if key not in ("/Length", "/Filter", "/DecodeParms"):
-                _own_streams(value, seen)
-    elif isinstance(node, pikepdf.Dictionary):
-        if node.is_indirect:
-            if node.objgen in seen:
-                return
-            seen.add(node.objgen)
-        for key, value in node.items():
-            if key not in ("/Parent", "/P", "/Pg", "/Annots"):
-                _own_streams(value, seen)
-    elif isinstance(node, pikepdf.Array):
-        for value in node:
-            _own_streams(value, seen)
-
-
-def _has_ids(root: Any) -> Iterator[None]:
-    """Whether a part's structure tree has table header ids (only parts with tables do)."""
-    import pikepdf
-
-    nums = root.get("/ParentTree", pikepdf.Dictionary()).get("/Nums", pikepdf.Array())
-    for value in list(nums)[1::2]:
-        elements = value if isinstance(value, pikepdf.Array) else [value]
-        for element in elements:
-            if isinstance(element, pikepdf.Dictionary) and element.get("/S") in ("/TH",):
-                yield None
-                return
-            parent = element.get("/P") if isinstance(element, pikepdf.Dictionary) else None
-            if isinstance(parent, pikepdf.Dictionary) and parent.get("/S") == "/TH":
-                yield None
-                return
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is None:
+            return False
+        nums = root.get("/ParentTree", pikepdf.Dictionary()).get("/Nums", pikepdf.Array())
+        for value in list(nums)[1::2]:
+            elements = value if isinstance(value, pikepdf.Array) else [value]
+            for element in elements:
+                if not isinstance(element, pikepdf.Dictionary):
+                    continue
+                parent = element.get("/P")
+                if element.get("/S") == "/TH" or (
+                    isinstance(parent, pikepdf.Dictionary) and parent.get("/S") == "/TH"
+                ):
+                    return True
+    return False
 
 
 def _copy_direct(pdf: Any, value: Any) -> Any:
@@ -1529,19 +1519,7 @@ class _Runner:
     def _remote(self, args: tuple[Any, ...]) -> Any:
         process: subprocess.Popen[bytes] | None = getattr(self.local, "process", None)
         if process is None:
-            import edition
-
-            environment = dict(os.environ)
-            package_root = str(Path(edition.__file__).resolve().parents[1])
-            environment["PYTHONPATH"] = os.pathsep.join(
-                p for p in (package_root, environment.get("PYTHONPATH")) if p
-            )
-            process = subprocess.Popen(
-                [sys.executable, "-c", "import sys, edition.parallel as p; sys.exit(p._worker_main())"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=environment,
-            )
+            process = _python("_worker_main")
             with self.lock:
                 self.processes.append(process)
             self.local.process = process
@@ -1569,6 +1547,78 @@ class _Runner:
                 process.kill()
                 process.wait()
         self.processes.clear()
+
+
+def _python(main: str) -> subprocess.Popen[bytes]:
+    """A fresh interpreter running ``edition.parallel.<main>()``, talking over its stdin and stdout."""
+    import edition
+
+    environment = dict(os.environ)
+    package_root = str(Path(edition.__file__).resolve().parents[1])
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, environment.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [sys.executable, "-c", f"import sys, edition.parallel as p; sys.exit(p.{main}())"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment,
+    )
+
+
+class _Join:
+    """The join in a process of its own, so that the caller can render the web page and the
+    EPUB meanwhile (they need only the page starts, known before the join). Where no process
+    can be started, the join is made inline when its result is asked for."""
+
+    def __init__(self, placed: Sequence[Placed], sheets: Sequence[FolioSheet], tagged: bool) -> None:
+        self.args = (list(placed), list(sheets), tagged)
+        self.process: subprocess.Popen[bytes] | None = None
+        try:
+            self.process = _python("_join_main")
+            assert self.process.stdin is not None
+            _send(self.process.stdin, self.args)
+            self.process.stdin.close()
+        except OSError:
+            self.close()
+
+    def result(self) -> bytes:
+        if self.process is not None:
+            assert self.process.stdout is not None
+            try:
+                answer = _receive(self.process.stdout)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                answer = None
+            self.close()
+            if isinstance(answer, bytes):
+                return answer
+            log.info("the join's process failed (%s): joining here", answer or "no answer")
+        placed, sheets, tagged = self.args
+        return join(placed, sheets, tagged=tagged)
+
+    def close(self) -> None:
+        """End the process (at once, if it has not answered)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def _join_main() -> int:
+    """The join's process: the parts on stdin; the PDF (or what went wrong, as text) on stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    placed, sheets, tagged = _receive(stdin)
+    try:
+        answer: bytes | str = join(placed, sheets, tagged=tagged)
+    except Exception as error:  # the coordinator joins inline, and raises there if it fails again
+        answer = f"{type(error).__name__}: {error}"
+    _send(stdout, answer)
+    return 0
 
 
 def _send(stream: Any, value: object) -> None:
@@ -1622,6 +1672,7 @@ def print_book(
     jobs: int | None = None,
     cache: Path | None = None,
     min_parts: int | None = None,
+    on_starts: Callable[[tuple[PageStart, ...]], None] | None = None,
 ) -> ParallelResult | None:
     """Lay out the print edition in parts, in ``jobs`` processes, and join them.
 
@@ -1629,6 +1680,9 @@ def print_book(
     rebuild lays out only the parts that changed. Returns ``None`` when the book has fewer
     than ``min_parts`` parts or cannot be laid out in parts exactly (the log says why):
     the caller then lays it out in one piece.
+
+    ``on_starts`` is called with the page starts as soon as they are known, before the join,
+    which then runs in another process meanwhile (the build renders the web page and EPUB).
     """
     from edition.model import Division
     from edition.pdf import PageStart, PrintOptions, PrintRenderer, PrintResult, _strip_links
@@ -1741,18 +1795,27 @@ def print_book(
         return None
     finally:
         runner.close()
-    data = join(placed, sheets, tagged=not options.press)
+    starts = tuple(
+        PageStart(part.first + page - 1, block, offset)
+        for part in placed
+        for page, block, offset in part.layout.starts
+    )
+    if on_starts is None:
+        data = join(placed, sheets, tagged=not options.press)
+    else:
+        joining = _Join(placed, sheets, tagged=not options.press)
+        try:
+            on_starts(starts)
+        except BaseException:
+            joining.close()
+            raise
+        data = joining.result()
     stats.seconds["join"] = time.perf_counter() - began
     if store is not None:
         store.prune()
     for part in placed:
         for message in part.layout.messages:
             log.info("WeasyPrint (%s): %s", part.name, message)
-    starts = tuple(
-        PageStart(part.first + page - 1, block, offset)
-        for part in placed
-        for page, block, offset in part.layout.starts
-    )
     total = placed[-1].first + placed[-1].layout.pages - 1
     log.info("PDF laid out %s", stats.summary())
     return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)

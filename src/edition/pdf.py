@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -429,6 +429,7 @@ def print_edition(
     trim: str = DEFAULT_TRIM,
     jobs: int | None = None,
     cache: Path | None = None,
+    on_starts: Callable[[tuple[PageStart, ...]], None] | None = None,
 ) -> PrintResult:
     """Lay out and write the print edition. WeasyPrint's warnings are logged (``-v``), not printed.
 
@@ -436,12 +437,17 @@ def print_edition(
     per core) and joined into the same PDF (:mod:`edition.parallel`); ``cache`` is a folder
     where laid-out parts are kept, so that a rebuild lays out only what changed. ``jobs=1``
     and no cache: one WeasyPrint document, as below.
+
+    ``on_starts``, if given, is called once with the page starts as soon as they are known:
+    for a book in parts, while the parts are joined in another process.
     """
     # --- edition.parallel: long books in parts; None when a book is short or cannot be split exactly
     if jobs != 1 or cache is not None:
         from edition import parallel
 
-        done = parallel.print_book(edition, profile=profile, when=when, trim=trim, jobs=jobs, cache=cache)
+        done = parallel.print_book(
+            edition, profile=profile, when=when, trim=trim, jobs=jobs, cache=cache, on_starts=on_starts
+        )
         if done is not None:
             return done.result
     # --- one WeasyPrint document
@@ -472,9 +478,9 @@ def print_edition(
                 )
                 for text, name in print_sheets(options, assets)
             ]
-            document = weasyprint.HTML(string=to_html(book), base_url=base, url_fetcher=fetcher).render(
-                stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
-            )
+            document = weasyprint.HTML(
+                string=to_html(book, consume=True), base_url=base, url_fetcher=fetcher
+            ).render(stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options)
             pdf = document.write_pdf(finisher=_finisher(edition, options), **pdf_options)
     except Exception as error:  # WeasyPrint raises many kinds; a refused fetch is the user's
         if fetcher.refused:
@@ -496,7 +502,10 @@ def print_edition(
     for message in records.messages:
         log.info("WeasyPrint: %s", message)
     assert isinstance(pdf, bytes)
-    return PrintResult(pdf, len(document.pages), page_starts(document))
+    result = PrintResult(pdf, len(document.pages), page_starts(document))
+    if on_starts is not None:
+        on_starts(result.starts)
+    return result
 
 
 @contextlib.contextmanager

@@ -291,4 +291,4 @@ def render_page(
     edition: Edition, downloads: dict[str, str] | None = None, page_starts: Sequence[PageStartLike] = ()
 ) -> str:
     """The web page as HTML5 text (with the print edition's page breaks, when given)."""
-    return to_html(WebRenderer(edition, downloads=downloads, page_starts=page_starts).page())
+    return to_html(WebRenderer(edition, downloads=downloads, page_starts=page_starts).page(), consume=True)
