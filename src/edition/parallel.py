@@ -1800,9 +1800,7 @@ def print_book(
         for part in placed
         for page, block, offset in part.layout.starts
     )
-    if on_starts is None:
-        data = join(placed, sheets, tagged=not options.press)
-    else:
+    if on_starts is not None and jobs > 1:
         joining = _Join(placed, sheets, tagged=not options.press)
         try:
             on_starts(starts)
@@ -1810,6 +1808,10 @@ def print_book(
             joining.close()
             raise
         data = joining.result()
+    else:  # one job: one process
+        data = join(placed, sheets, tagged=not options.press)
+        if on_starts is not None:
+            on_starts(starts)
     stats.seconds["join"] = time.perf_counter() - began
     if store is not None:
         store.prune()
