@@ -1537,16 +1537,21 @@ class _Runner:
             self.threads.shutdown(wait=True, cancel_futures=True)
             self.threads = None
         for process in self.processes:
-            for stream in (process.stdin, process.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # pragma: no cover (a worker that hangs)
-                process.kill()
-                process.wait()
+            _stop(process, grace=30)  # a worker ends at the end of its input
         self.processes.clear()
+
+
+def _stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
+    """Close a helper process's pipes; kill it if it has not ended ``grace`` seconds later."""
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _python(main: str) -> subprocess.Popen[bytes]:
@@ -1597,22 +1602,18 @@ class _Join:
     def close(self) -> None:
         """End the process (at once, if it has not answered)."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        if process is not None:
+            _stop(process, grace=0)
 
 
 def _join_main() -> int:
     """The join's process: the parts on stdin; the PDF (or what went wrong, as text) on stdout."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    placed, sheets, tagged = _receive(stdin)
+    try:
+        placed, sheets, tagged = _receive(stdin)
+    except EOFError:  # the coordinator gave up before sending the parts
+        return 0
     try:
         answer: bytes | str = join(placed, sheets, tagged=tagged)
     except Exception as error:  # the coordinator joins inline, and raises there if it fails again

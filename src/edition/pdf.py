@@ -350,9 +350,9 @@ class PrintResult:
     pdf: bytes
     pages: int
     starts: tuple[PageStart, ...]
+    """Where each page of the text (not the front or back matter) begins."""
     layout: str = "laid out in one piece"
     """How: in one piece, or in parts (how many laid out, how many from the cache)."""
-    """Where each page of the text (not the front or back matter) begins."""
 
 
 #: Element tags whose id can anchor a page start (blocks; never a name, a date or a note).
