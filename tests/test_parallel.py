@@ -9,11 +9,13 @@ named destinations, links, tags, metadata, page boxes, even the pixels.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -474,6 +476,56 @@ def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: P
     assert len(started) == 1 and started[0].process is None
 
 
+def test_helper_processes_started_early_are_all_ended(
+    screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layout worker and join process started before the plan (``parallel._Warm``) end with
+    the build, whether they were used, never needed (every part cached) or the plan refused."""
+    started: list[subprocess.Popen[bytes]] = []
+    original = parallel._python
+
+    def remember(main: str) -> subprocess.Popen[bytes]:
+        started.append(original(main))
+        return started[-1]
+
+    monkeypatch.setattr(parallel, "_python", remember)
+    when = source_date(screen.book)
+    for _ in range(2):  # every part laid out, then every part from the cache
+        done = parallel.print_book(
+            screen.book, when=when, jobs=2, min_parts=2, cache=tmp_path, on_starts=lambda starts: None
+        )
+        assert done is not None and done.result.pdf == screen.joined_result.result.pdf
+    assert done.stats.laid_out == []
+    assert len(started) == 5  # a worker and the join's process each time, and a second worker once
+    parts = screen.joined_result.stats.parts
+    assert parallel.print_book(screen.book, when=when, jobs=2, min_parts=parts + 1) is None
+    assert len(started) == 6  # a worker, before the plan found too few parts
+    assert [process.returncode is None for process in started] == [False] * len(started)
+
+
+def test_parts_opened_before_the_join_make_the_same_pdf(
+    screen: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join's process opens parts taken from the cache while others are laid out: the join
+    uses those (each exactly once) and makes the same bytes."""
+    import pikepdf
+
+    calls: list[tuple[Any, ...]] = []
+    original = parallel.join
+
+    def remember(*args: Any, **kwargs: Any) -> bytes:
+        calls.append((*args, kwargs["tagged"]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "join", remember)
+    parallel.print_book(screen.book, when=source_date(screen.book), jobs=1, min_parts=2)
+    placed, sheets, tagged = calls[0]
+    early = {part.layout.pdf: pikepdf.open(io.BytesIO(part.layout.pdf)) for part in placed[1:]}
+    joined = original(placed, sheets, tagged=tagged, early=early)
+    assert joined == screen.joined_result.result.pdf
+    assert early == {}, "a part opened early was opened again"
+
+
 def test_a_division_without_a_heading(tmp_path: Path) -> None:
     """A letter has no heading: its first page continues the text's page group and shows the
     running head the text's title set, as in the single document."""
@@ -524,6 +576,10 @@ def _change_one_note(source: Path) -> str:
     return word
 
 
+def _not_here(config: object) -> None:
+    raise AssertionError("a part was laid out in the calling process")
+
+
 def test_incremental_rebuild_lays_out_only_the_changed_part(tmp_path: Path) -> None:
     source = _book(tmp_path / "edition")
     cache = tmp_path / "out" / ".edition-cache"
@@ -540,7 +596,10 @@ def test_incremental_rebuild_lays_out_only_the_changed_part(tmp_path: Path) -> N
     assert unchanged.stats.laid_out == [] and unchanged.result.pdf == first.result.pdf
 
     word = _change_one_note(source)
-    rebuilt = build(cache)
+    with pytest.MonkeyPatch.context() as patch:
+        # the one changed part goes to the worker started while the book was planned (parallel._Warm)
+        patch.setattr(parallel, "_init_worker", _not_here)
+        rebuilt = build(cache)
     assert rebuilt.stats.laid_out == ["002-chapter-2"], rebuilt.stats
     assert rebuilt.stats.folio_sheets_laid_out == 0
     clean = build(tmp_path / "clean-cache")
