@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import PurePosixPath
+from typing import cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree
@@ -70,7 +71,9 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 def collapse(text: str) -> str:
     """XML white space (not no-break spaces: those are typography) collapsed to one space."""
-    return _XML_SPACE.sub(" ", text)
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text:  # most runs have none
+        return _XML_SPACE.sub(" ", text)
+    return text
 
 
 def humanise(value: str | None) -> str | None:
@@ -144,6 +147,14 @@ def _trimmed(nodes: list[Inline]) -> tuple[Inline, ...]:
     return tuple(merged)
 
 
+_IDS = etree.XPath("//@xml:id", smart_strings=False)
+
+
+def source_ids(root: etree._Element) -> set[str]:
+    """Every ``xml:id`` of the document (plain strings: lxml's "smart" ones keep their element)."""
+    return set(cast(list[str], _IDS(root)))
+
+
 def _is_element(node: etree._Element) -> bool:
     return isinstance(node.tag, str)
 
@@ -160,7 +171,7 @@ class Builder:
         self.path = path
         self.index = index
         self.limits = limits
-        self.taken_ids = {str(v) for v in root.xpath("//@xml:id")}  # type: ignore[union-attr]
+        self.taken_ids = source_ids(root)
         self.notes: list[Note] = []
         self.note_count = 0
         self.interventions: list[Intervention] = []

@@ -56,12 +56,15 @@ PRINCIPLE_TOPICS: dict[str, str] = {
 }
 
 
+_TEI_PREFIX = f"{{{TEI_NS}}}"
+
+
 def local(element: etree._Element) -> str:
     """Local name of an element in the TEI namespace ('' for comments and other namespaces)."""
     tag = element.tag
-    if not isinstance(tag, str) or not tag.startswith(f"{{{TEI_NS}}}"):
-        return ""
-    return tag[len(TEI_NS) + 2 :]
+    if isinstance(tag, str) and tag.startswith(_TEI_PREFIX):
+        return tag[len(_TEI_PREFIX) :]
+    return ""
 
 
 def line_of(element: etree._Element) -> int | None:

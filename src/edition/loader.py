@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
 from edition.behaviours import TEI_NS
-from edition.builder import Builder, finish_entities
+from edition.builder import Builder, finish_entities, source_ids
 from edition.errors import EditionWarning, ValidationError
 from edition.header import XML_ID, XML_LANG, first, line_of, local, read_metadata
 from edition.model import RESERVED_IDS, TITLE_ID, Division, Edition
@@ -19,12 +20,14 @@ from edition.tei import DEFAULT_LIMITS, Limits, parse, validate
 def keep_ids_apart(root: etree._Element) -> list[tuple[str, str, int | None]]:
     """Rename source ids the outputs need for themselves (``about``, ``notes``...), and the
     pointers to them, in the parsed tree; ``title`` is kept on the text's own heading."""
-    taken = {str(v) for v in root.xpath("//@xml:id")}  # type: ignore[union-attr]
+    reserved = " or ".join(f"@xml:id = '{name}'" for name in sorted(RESERVED_IDS))
+    holders = cast(list[etree._Element], root.xpath(f"//*[{reserved}]"))  # in document order
+    taken = source_ids(root) if holders else set()
     renames: dict[str, str] = {}
     report: list[tuple[str, str, int | None]] = []
-    for element in root.iter():
-        old = element.get(XML_ID) if isinstance(element.tag, str) else None
-        if old not in RESERVED_IDS or old is None:
+    for element in holders:
+        old = element.get(XML_ID)
+        if old is None:
             continue
         if old == TITLE_ID and local(element) == "head" and local(element.getparent()) == "body":  # type: ignore[arg-type]
             continue
