@@ -78,6 +78,32 @@ def test_validate_a_valid_file_in_a_real_process() -> None:
     assert result.stderr == ""
 
 
+def test_python_dash_m_edition_is_the_command() -> None:
+    """``python -m edition`` (what the benchmarks run) is the ``edition`` command."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "edition", "validate", "sources/panahli-january-20.xml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "sources/panahli-january-20.xml: valid\n",
+        "",
+    )
+    usage = subprocess.run(
+        [sys.executable, "-m", "edition", "--help"], capture_output=True, text=True, check=False, env=env
+    )
+    assert usage.stdout.startswith("Usage: edition "), usage.stdout
+
+
 @pytest.mark.parametrize(
     "name", sorted(p.name for p in CORPUS.glob("*.xml") if not p.name.startswith("nonstrict-"))
 )
