@@ -357,6 +357,12 @@ def render_files(
     others: dict[str, bytes] = {}
 
     def render_others(starts: Sequence[PageStart]) -> None:
+        if "pdf" in formats:
+            from edition import fonts
+
+            # characters no installed font has would print as boxes: checked here, while a long
+            # book's PDF is joined in another process (a quarter of a second at N = 100)
+            fonts.warn_uncovered(edition)
         if "html" in formats:
             others["index.html"] = web.render_page(edition, downloads, starts).encode("utf-8")
             for asset in web.web_assets():
@@ -369,9 +375,8 @@ def render_files(
 
     files: dict[str, bytes] = {}
     if "pdf" in formats:
-        from edition import fonts, pdf  # deferred: WeasyPrint takes a while to import
+        from edition import pdf
 
-        fonts.warn_uncovered(edition)  # characters no installed font has would print as boxes
         printed = pdf.print_edition(
             edition,
             profile=profile,

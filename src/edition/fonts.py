@@ -6,7 +6,7 @@ characters are not in it: WeasyPrint sets them, glyph by glyph, in another insta
 that has them (fontconfig chooses), and browsers and reading systems do the same with the
 reader's fonts (``base.css`` names fallbacks after EB Garamond). A character that no font
 on the build machine has would print as an empty box, silently; :func:`warn_uncovered`
-says which characters those are and where they stand, before the PDF is made.
+says which characters those are and where they stand, in every build that makes a PDF.
 
 Font coverage is read from the fonts' character maps: fontTools for EB Garamond, and
 fontconfig (``fc-list``, the list WeasyPrint itself chooses from) for installed fonts, or
