@@ -40,14 +40,14 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=True)
 
 
-def run_process(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real command in a child process, from the root of the checkout."""
+def run_process(*args: str, module: str = "edition.cli") -> subprocess.CompletedProcess[str]:
+    """The real command in a child process (``python -m <module>``), from the root of the checkout."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
     }
     return subprocess.run(
-        [sys.executable, "-m", "edition.cli", *args],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -80,28 +80,13 @@ def test_validate_a_valid_file_in_a_real_process() -> None:
 
 def test_python_dash_m_edition_is_the_command() -> None:
     """``python -m edition`` (what the benchmarks run) is the ``edition`` command."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "edition", "validate", "sources/panahli-january-20.xml"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    result = run_process("validate", "sources/panahli-january-20.xml", module="edition")
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
         "sources/panahli-january-20.xml: valid\n",
         "",
     )
-    usage = subprocess.run(
-        [sys.executable, "-m", "edition", "--help"], capture_output=True, text=True, check=False, env=env
-    )
-    assert usage.stdout.startswith("Usage: edition "), usage.stdout
+    assert run_process("--help", module="edition").stdout.startswith("Usage: edition ")
 
 
 @pytest.mark.parametrize(
