@@ -17,7 +17,8 @@ first build fills the cache, then one word of one note in chapter 2 is changed a
 book rebuilt, then changed back and rebuilt, ``--runs`` times; the rebuild of the changed
 source is compared byte for byte with a clean build (an empty cache) of the same source.
 The same is then timed for a whole ``edition.build`` (web page, EPUB and PDF, written), in
-this process and as the command an editor runs (``python -m edition build``, a fresh process
+this process (with the peak memory of its process tree: the layout workers and the join's
+process) and as the command an editor runs (``python -m edition build``, a fresh process
 each time: imports included).
 
 Medians are printed. It is a benchmark, not a test: it asserts nothing.
@@ -225,10 +226,15 @@ def _whole_builds(
     """``edition.build`` of all three formats: the first (empty cache), then after each edit."""
     import edition
 
-    def timed() -> float:
-        begin = time.perf_counter()
-        edition.build(path, out, jobs=jobs)
-        return time.perf_counter() - begin
+    peaks: list[float] = []
+
+    def timed() -> float:  # the whole process tree's memory too: the join's process is in it
+        with TreeMemory() as memory:
+            begin = time.perf_counter()
+            edition.build(path, out, jobs=jobs)
+            seconds = time.perf_counter() - begin
+        peaks.append(memory.peak)
+        return seconds
 
     def command_line() -> float:  # what an editor runs: a fresh process, imports included
         begin = time.perf_counter()
@@ -247,7 +253,12 @@ def _whole_builds(
         for text in (changed, original):
             path.write_text(text, encoding="utf-8")
             fresh.append(command_line())
-    return {"whole_full": first, "whole_rebuilds": rebuilds, "command_line_rebuilds": fresh}
+    return {
+        "whole_full": first,
+        "whole_rebuilds": rebuilds,
+        "whole_peaks": [peaks[0], max(peaks[1:])],
+        "command_line_rebuilds": fresh,
+    }
 
 
 # ------------------------------------------------------------------ the table (parent process)
@@ -361,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"incremental, N = {incremental}, edition.build (HTML, EPUB and PDF): first build "
                 f"{_number(row, 'whole_full'):.1f} s; rebuild after a one-note change "
                 f"{statistics.median(whole):.1f} s (median of {len(whole)}) = "
-                f"{statistics.median(whole) / _number(row, 'whole_full'):.1%} of the first",
+                f"{statistics.median(whole) / _number(row, 'whole_full'):.1%} of the first; peak MiB of "
+                f"the process tree: first build {row['whole_peaks'][0]:.0f}, "  # type: ignore[index]
+                f"rebuilds {row['whole_peaks'][1]:.0f}",  # type: ignore[index]
                 flush=True,
             )
             fresh = [float(x) for x in row["command_line_rebuilds"]]  # type: ignore[attr-defined]
