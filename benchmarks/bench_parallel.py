@@ -293,6 +293,12 @@ def _median(rows: list[dict[str, object]], key: str) -> float:
     return statistics.median(_number(row, key) for row in rows)
 
 
+def _spread(seconds: list[float]) -> str:
+    """``9.4 s (median of 6: 10.8, 9.3, …)``: the median and every run."""
+    runs = ", ".join(f"{x:.1f}" for x in seconds)
+    return f"{statistics.median(seconds):.1f} s (median of {len(seconds)}: {runs})"
+
+
 def _most(rows: list[dict[str, object]], key: str) -> float:
     return max(_number(row, key) for row in rows)
 
@@ -377,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             rebuild, full = statistics.median(rebuilds), _number(row, "full")
             print(
                 f"incremental, N = {incremental}: full build with the cache {full:.1f} s; rebuild after a "
-                f"one-note change {rebuild:.1f} s (median of {len(rebuilds)}: "
-                f"{', '.join(f'{x:.1f}' for x in rebuilds)}) = {rebuild / full:.1%} of the full build; "
+                f"one-note change {_spread(rebuilds)} = {rebuild / full:.1%} of the full build; "
                 f"parts laid out again: {row['laid_out']}; "
                 f"peak MiB: full build {_number(row, 'full_peak'):.0f}, "
                 f"rebuild {_number(row, 'rebuild_peak'):.0f}; same bytes as a clean build "
@@ -398,8 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             fresh = [float(x) for x in row["command_line_rebuilds"]]  # type: ignore[attr-defined]
             print(
                 f"incremental, N = {incremental}, `python -m edition build` (a fresh process each time): "
-                f"rebuild after a one-note change {statistics.median(fresh):.1f} s (median of {len(fresh)}: "
-                f"{', '.join(f'{x:.1f}' for x in fresh)}) = "
+                f"rebuild after a one-note change {_spread(fresh)} = "
                 f"{statistics.median(fresh) / _number(row, 'whole_full'):.1%} of the first edition.build",
                 flush=True,
             )
