@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from edition.errors import EditionError, OutputError, RenderError
 from edition.loader import load
-from edition.model import Edition, Figure, walk_blocks
+from edition.model import Edition, Figure
 from edition.tei import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def images(edition: Edition, limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes
     """The images the text's figures point at, read from inside the edition's folder only."""
     folder = Path(edition.path).resolve().parent
     found: dict[str, bytes] = {}
-    for block in walk_blocks(edition.divisions):
+    for block in edition.all_blocks:
         if not isinstance(block, Figure) or not block.image or block.image in found:
             continue
         path = (folder / block.image).resolve()

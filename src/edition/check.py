@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from lxml import etree, html
 
 from edition.errors import EditionError
+from edition.html import local_name
 from edition.inspect import (
     PdfFacts,
     dehyphenate,
@@ -136,10 +137,6 @@ class Output:
     broken_links: list[str] = field(default_factory=list)
 
 
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
-
 def _by_class(root: etree._Element, name: str) -> Iterator[etree._Element]:
     for element in root.iter():
         if isinstance(element.tag, str) and name in _classes(element):
@@ -179,7 +176,7 @@ def _page_words(root: etree._Element) -> dict[int, str]:
                 parts.append(sibling.tail or "")
                 sibling = sibling.getnext()
             node = node.getparent()
-            if node is None or _local(node) in {"p", "div", "h1", "h2", "h3", "section", "body"}:
+            if node is None or local_name(node) in {"p", "div", "h1", "h2", "h3", "section", "body"}:
                 break
             parts.append(node.tail or "")
         found[page] = " ".join(words("".join(parts))[:6])
@@ -274,14 +271,14 @@ def read_epub(path: Path) -> Output:
         for element in body.iter():
             if isinstance(element.tag, str) and "iv" in _classes(element) and element.get("id"):
                 out.interventions.add(element.get("id", ""))
-            if _local(element) == "a" and element.get("href") and "://" not in (element.get("href") or ""):
-                raw = element.get("href") or ""
+            raw = (element.get("href") or "") if local_name(element) == "a" else ""
+            if raw and "://" not in raw:
                 target = f"{href}{raw}" if raw.startswith("#") else raw
                 if "#" in target and target not in ids:
                     out.broken_links.append(f"{href}: link to {raw}")
         for row in body.iter(f"{{{XHTML}}}tr"):
             if (row.get("id") or "").startswith("app-"):
-                cells = {next(iter(_classes(td)), ""): _all_text(td) for td in row if _local(td) == "td"}
+                cells = {next(iter(_classes(td)), ""): _all_text(td) for td in row if local_name(td) == "td"}
                 out.apparatus[row.get("id", "")[4:]] = (cells.get("found", ""), cells.get("edited", ""))
     metadata = opf.find(f"{{{OPF}}}metadata")
     assert metadata is not None

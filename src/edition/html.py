@@ -52,7 +52,6 @@ from edition.model import (
     Text,
     Unknown,
     View,
-    walk_blocks,
     walk_inlines,
 )
 from edition.text import inline_text
@@ -481,7 +480,7 @@ class HtmlRenderer:
                 labels[paragraph.id] = f"¶ {paragraph.number}"
         for note in self.edition.notes:
             labels[note.id] = f"note {note.label}"
-        for block in walk_blocks(self.edition.divisions):
+        for block in self.edition.all_blocks:
             if isinstance(block, Quotation) and block.id:
                 labels.setdefault(block.id, block.role if block.role == "epigraph" else "quotation")
             elif isinstance(block, Paragraph) and block.id and block.role == "head":
@@ -600,20 +599,24 @@ _CONTAINERS = frozenset(
 )
 
 
-def _local(element: Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+def local_name(element: Element) -> str:
+    """The local name of an element's tag (``""`` for a comment or processing instruction)."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def break_lines(root: Element) -> Element:
     """Add line breaks between block elements (never inside running text), for readable files."""
-    for element in root.iter():
-        parent = element.getparent()
-        if parent is None or _local(parent) not in _CONTAINERS or _local(element) not in _BREAKABLE:
+    for parent in root.iter():
+        if local_name(parent) not in _CONTAINERS:
             continue
-        if not (element.tail or "").strip():
-            element.tail = "\n"
-        if element is parent[0] and not (parent.text or "").strip():
-            parent.text = "\n"
+        for index, element in enumerate(parent):
+            if local_name(element) not in _BREAKABLE:
+                continue
+            if not (element.tail or "").strip():
+                element.tail = "\n"
+            if index == 0 and not (parent.text or "").strip():
+                parent.text = "\n"
     return root
 
 
@@ -628,7 +631,7 @@ def to_html(root: Element, *, consume: bool = False) -> str:
     tree = root if consume else copy.deepcopy(root)
     for element in tree.iter():
         if isinstance(element.tag, str):
-            element.tag = _local(element)
+            element.tag = local_name(element)
     etree.cleanup_namespaces(tree)
     break_lines(tree)
     return "<!DOCTYPE html>\n" + etree.tostring(tree, method="html", encoding="unicode") + "\n"

@@ -587,9 +587,18 @@ class Edition:
         """Front matter, body and back matter (those the text has), in order."""
         return tuple(d for d in (self.front, self.body, self.back) if d is not None)
 
+    @cached_property
+    def all_blocks(self) -> tuple[Block, ...]:
+        """Every block of the text in document order (:func:`walk_blocks` over :attr:`divisions`).
+
+        Computed once: each renderer looks through it several times (labels, figures, paragraph
+        numbers), and the walk itself is a tenth of a long book's web page.
+        """
+        return tuple(walk_blocks(self.divisions))
+
     def paragraphs(self) -> Iterator[Paragraph]:
         """Every numbered paragraph, in order."""
-        for block in walk_blocks(self.divisions):
+        for block in self.all_blocks:
             if isinstance(block, Paragraph) and block.number is not None:
                 yield block
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 from edition.html import Element
 from edition.text import countable
@@ -103,7 +103,10 @@ def place_markers(
     root: Element, starts: Sequence[PageStartLike], make_marker: Callable[[PageStartLike], Element]
 ) -> list[PageStartLike]:
     """Insert a marker for every page start whose block is in ``root``; return those not placed."""
-    blocks = {element.get("id"): element for element in root.iter() if isinstance(element.tag, str)}
+    if not starts:
+        return []
+    holders = cast(list[Element], root.xpath("descendant-or-self::*[@id]"))
+    blocks = {element.get("id"): element for element in holders}
     missing: list[PageStartLike] = []
     for start in starts:
         block = blocks.get(start.block)

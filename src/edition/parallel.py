@@ -78,7 +78,7 @@ from urllib.request import pathname2url
 from xml.sax.saxutils import escape
 
 from edition.errors import RenderError
-from edition.html import Element, h, to_html
+from edition.html import Element, h, local_name, to_html
 
 if TYPE_CHECKING:
     from edition.model import Edition, Metadata
@@ -530,11 +530,6 @@ class PartPlan:
         return to_html(self.tree, consume=True)
 
 
-def _local(element: Element) -> str:
-    tag = element.tag
-    return tag.split("}")[-1] if isinstance(tag, str) else ""
-
-
 class _Matcher:
     """Which elements of the book match which rules (cssselect2)."""
 
@@ -585,9 +580,9 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
     not be exact.
     """
     matcher = _Matcher(book)
-    head = next(c for c in book if _local(c) == "head")
-    body = next(c for c in book if _local(c) == "body")
-    main = next((c for c in body if _local(c) == "main"), None)
+    head = next(c for c in book if local_name(c) == "head")
+    body = next(c for c in book if local_name(c) == "body")
+    main = next((c for c in body if local_name(c) == "main"), None)
     if main is None:
         raise Unsupported("no main text")
     for rule in styles.rules:
@@ -692,7 +687,7 @@ def plan_parts(book: Element, styles: Styles) -> list[PartPlan]:
 
 
 def _part_name(element: Element, index: int) -> str:
-    return "opening" if index == 0 else f"{index:03d}-{element.get('id') or _local(element)}"
+    return "opening" if index == 0 else f"{index:03d}-{element.get('id') or local_name(element)}"
 
 
 def _text_content(element: Element) -> str:
