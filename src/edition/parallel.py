@@ -531,16 +531,31 @@ class PartPlan:
 
 
 class _Matcher:
-    """Which elements of the book match which rules (cssselect2)."""
+    """Which elements of the book match which rules (cssselect2).
+
+    A long book has tens of thousands of elements and the rules the plan needs name a few
+    kinds of them (headings, page references), so elements are wrapped for cssselect2 only
+    when asked about, and :meth:`matching` asks only about those a rule could match: its
+    key (id, class or element name, as ``cssselect2.Matcher`` files it) is on the element.
+    """
 
     def __init__(self, root: Element) -> None:
         import cssselect2
 
         self._cssselect2 = cssselect2
-        self.wrappers = {
-            w.etree_element: w for w in cssselect2.ElementWrapper.from_html_root(root).iter_subtree()
-        }
-        self.order = {element: n for n, element in enumerate(self.wrappers)}
+        self.root = root
+        self._wrappers = {root: cssselect2.ElementWrapper.from_html_root(root)}
+
+    def wrapper(self, element: Element) -> Any:
+        """The cssselect2 wrapper of an element (its parent's children are wrapped together)."""
+        found = self._wrappers.get(element)
+        if found is None:
+            parent = element.getparent()
+            assert parent is not None  # the root is wrapped from the start
+            for child in self.wrapper(parent).iter_children():
+                self._wrappers[child.etree_element] = child
+            found = self._wrappers[element]
+        return found
 
     def matching(self, rules: Sequence[tuple[list[Any], Any]]) -> dict[Element, list[Any]]:
         """Element → payloads of the selectors it matches (a pseudo-element counts as its element)."""
@@ -549,14 +564,36 @@ class _Matcher:
             for selector in selectors:
                 matcher.add_selector(selector, payload)
         found: dict[Element, list[Any]] = {}
-        for element, wrapper in self.wrappers.items():
-            matches = matcher.match(wrapper)
+        for element in self._candidates(matcher):
+            matches = matcher.match(self.wrapper(element))
             if matches:
                 found[element] = [m[3] for m in matches]
         return found
 
+    def _candidates(self, matcher: Any) -> Iterator[Element]:
+        """The elements, in document order, that ``matcher`` has a selector for (by its key)."""
+        elements = (e for e in self.root.iter() if isinstance(e.tag, str))
+        if matcher.other_selectors or matcher.namespace_selectors:
+            yield from elements  # selectors without a key: every element is a candidate
+            return
+        ids, classes, names = (
+            matcher.id_selectors,
+            matcher.class_selectors,
+            matcher.lower_local_name_selectors,
+        )
+        by_lang = bool(matcher.lang_attr_selectors)
+        lower, split = self._cssselect2.ascii_lower, self._cssselect2.compiler.split_whitespace
+        for element in elements:
+            if (
+                lower(local_name(element)) in names
+                or element.get("id") in ids
+                or (classes and not classes.keys().isdisjoint(split(element.get("class", ""))))
+                or (by_lang and "lang" in element.attrib)
+            ):
+                yield element
+
     def tests(self, element: Element, selectors: Iterable[Any]) -> Iterator[Any]:
-        wrapper = self.wrappers[element]
+        wrapper = self.wrapper(element)
         for selector in selectors:
             if selector.pseudo_element is None and selector.test(wrapper):
                 yield selector
