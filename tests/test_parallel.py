@@ -661,6 +661,49 @@ def test_the_print_stylesheet_can_be_split() -> None:
     assert "book-title" in styles.running_strings()
 
 
+def _every_match(book: Any, rules: list[tuple[list[Any], Any]]) -> dict[Any, list[Any]]:
+    """What cssselect2 matches when asked about every element (what the plan did before it filtered)."""
+    import cssselect2
+
+    matcher = cssselect2.Matcher()
+    for selectors, payload in rules:
+        for selector in selectors:
+            matcher.add_selector(selector, payload)
+    found = {}
+    for wrapper in cssselect2.ElementWrapper.from_html_root(book).iter_subtree():
+        matches = matcher.match(wrapper)
+        if matches:
+            found[wrapper.etree_element] = [m[3] for m in matches]
+    return found
+
+
+@pytest.mark.parametrize(
+    "extra", ["", "* { string-set: any content(); }", "[lang] { string-set: l content(); }"]
+)
+@pytest.mark.parametrize("index_known", [True, False])
+def test_the_plan_matches_what_cssselect2_matches_on_every_element(
+    extra: str, index_known: bool, interview: edition.Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan asks cssselect2 only about elements a rule's key names: same answers, in order.
+
+    ``*`` and ``[lang]`` have no id, class or name to file them by; and should a cssselect2
+    keep its selectors elsewhere (``index_known=False``), every element is asked about.
+    """
+    if not index_known:  # a cssselect2 whose matcher keeps no "other_selectors"
+        monkeypatch.setattr(parallel, "_MATCHER_INDEX", (*parallel._MATCHER_INDEX[:5], "no_such_list"))
+    options = pdf.PrintOptions()
+    assets = pdf.print_assets(options)
+    sheets = [assets[f"assets/{n}"].source.read_text(encoding="utf-8") for n in ("base.css", "print.css")]
+    styles = parallel.Styles([*sheets, pdf.page_css(options), extra])
+    book = pdf.PrintRenderer(interview).book(source_date(interview))
+    rules = [(rule.selectors, ("string", name)) for rule, name in styles.string_rules()]
+    rules += [(rule.selectors, ("target", rule)) for rule in styles.target_rules()]
+    found = parallel._Matcher(book).matching(rules)
+    assert len(found) > 10
+    assert found == _every_match(book, rules)
+    assert list(found) == list(_every_match(book, rules))  # document order
+
+
 def test_css_string_escapes_everything() -> None:
     assert parallel.css_string('A "title" \\ with\nlines') == '"A \\22 title\\22  \\5c  with\\a lines"'
 

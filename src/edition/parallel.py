@@ -530,6 +530,16 @@ class PartPlan:
         return to_html(self.tree, consume=True)
 
 
+_MATCHER_INDEX = (
+    "id_selectors",
+    "class_selectors",
+    "lower_local_name_selectors",
+    "namespace_selectors",
+    "lang_attr_selectors",
+    "other_selectors",
+)
+
+
 class _Matcher:
     """Which elements of the book match which rules (cssselect2).
 
@@ -571,17 +581,18 @@ class _Matcher:
         return found
 
     def _candidates(self, matcher: Any) -> Iterator[Element]:
-        """The elements, in document order, that ``matcher`` has a selector for (by its key)."""
+        """The elements, in document order, that ``matcher`` has a selector for (by its key).
+
+        The keys are where ``cssselect2.Matcher`` files its selectors (public attributes, not
+        documented ones): should a later cssselect2 file them otherwise, every element is
+        a candidate, which is slower and gives the same plan.
+        """
         elements = (e for e in self.root.iter() if isinstance(e.tag, str))
-        if matcher.other_selectors or matcher.namespace_selectors:
+        index: list[Any] = [getattr(matcher, name, None) for name in _MATCHER_INDEX]
+        ids, classes, names, by_namespace, by_lang, others = index
+        if any(found is None for found in index) or by_namespace or others:
             yield from elements  # selectors without a key: every element is a candidate
             return
-        ids, classes, names = (
-            matcher.id_selectors,
-            matcher.class_selectors,
-            matcher.lower_local_name_selectors,
-        )
-        by_lang = bool(matcher.lang_attr_selectors)
         lower, split = self._cssselect2.ascii_lower, self._cssselect2.compiler.split_whitespace
         for element in elements:
             if (
