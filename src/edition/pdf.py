@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from edition import sections
 from edition.errors import RenderError
-from edition.html import Element, HtmlRenderer, add_text, h, safe_lang, sub, to_html
+from edition.html import Element, HtmlRenderer, add_text, h, local_name, safe_lang, sub, to_html
 from edition.instances import PRINT_FACES, static_instance
 from edition.model import TITLE_ID, Edition, NoteRef
 from edition.text import countable
@@ -211,7 +211,7 @@ _BLOCK_TAGS = frozenset(
 def _inline_only(element: Element) -> None:
     """Turn block elements inside a footnote into spans (an HTML parser would end the paragraph)."""
     for child in element.iter():
-        local = child.tag.split("}")[-1] if isinstance(child.tag, str) else ""
+        local = local_name(child)
         if local in _BLOCK_TAGS:
             child.set("class", f"fn-{local} {child.get('class', '')}".strip())
             child.tag = child.tag.replace(local, "span") if "}" in child.tag else "span"
