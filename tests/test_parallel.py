@@ -521,9 +521,29 @@ def test_parts_opened_before_the_join_make_the_same_pdf(
     parallel.print_book(screen.book, when=source_date(screen.book), jobs=1, min_parts=2)
     placed, sheets, tagged = calls[0]
     early = {part.layout.pdf: pikepdf.open(io.BytesIO(part.layout.pdf)) for part in placed[1:]}
-    joined = original(placed, sheets, tagged=tagged, early=early)
+    delivered: list[bytes] = []
+    joined = original(placed, sheets, tagged=tagged, early=early, deliver=delivered.append)
     assert joined == screen.joined_result.result.pdf
     assert early == {}, "a part opened early was opened again"
+    assert delivered == [joined]
+
+
+def test_the_join_process_answers_the_build(
+    screen: Pair, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The join's process sends the PDF as soon as it is written (``join(deliver=...)``), before it
+    frees the parts: the build takes the PDF from it, and does not join again itself."""
+    with caplog.at_level(logging.INFO, logger="edition"):
+        joined = parallel.print_book(
+            screen.book,
+            when=source_date(screen.book),
+            jobs=2,
+            min_parts=2,
+            cache=tmp_path,
+            on_starts=lambda starts: None,
+        )
+    assert joined is not None and joined.result.pdf == screen.joined_result.result.pdf
+    assert not [r.getMessage() for r in caplog.records if "the join's process failed" in r.getMessage()]
 
 
 def test_a_division_without_a_heading(tmp_path: Path) -> None:

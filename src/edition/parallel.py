@@ -1304,10 +1304,14 @@ def join(
     *,
     tagged: bool,
     early: dict[bytes, Any] | None = None,
+    deliver: Callable[[bytes], None] | None = None,
 ) -> bytes:
     """One PDF from the parts, as the single WeasyPrint document would be (see the module's docstring).
 
     ``early`` holds parts opened before the join began, by their bytes (see :func:`_join_main`).
+    ``deliver``, if given, receives the PDF as soon as it is written, before the parts and
+    the joined document are freed: freeing them takes 0.6-0.8 s at N = 100, which the join's
+    process, about to exit, need not make the build wait for.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name
@@ -1481,10 +1485,13 @@ def join(
         force_version=str(first_pdf.pdf_version),
         fix_metadata_version=False,  # the XMP stays byte for byte the one WeasyPrint wrote
     )
+    data = buffer.getvalue()
+    if deliver is not None:
+        deliver(data)
     for pdf in opened:
         pdf.close()
     out.close()
-    return buffer.getvalue()
+    return data
 
 
 def _has_table_ids(data: bytes) -> bool:
@@ -1791,11 +1798,18 @@ def _join_main() -> int:
         _, placed, sheets, tagged = message
     except EOFError:  # the coordinator gave up before sending the parts
         return 0
+    delivered = False
+
+    def deliver(data: bytes) -> None:
+        nonlocal delivered
+        delivered = True
+        _send(stdout, data)
+
     try:
-        answer: bytes | str = join(placed, sheets, tagged=tagged, early=early)
+        join(placed, sheets, tagged=tagged, early=early, deliver=deliver)
     except Exception as error:  # the coordinator joins inline, and raises there if it fails again
-        answer = f"{type(error).__name__}: {error}"
-    _send(stdout, answer)
+        if not delivered:
+            _send(stdout, f"{type(error).__name__}: {error}")
     return 0
 
 
