@@ -422,9 +422,17 @@ def test_the_join_in_its_own_process_while_the_caller_works(
     assert len(seen) == 2
 
 
-def test_a_join_process_that_fails_is_replaced_by_a_join_here(
-    screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("dies", [False, True], ids=["answers", "dies"])
+def test_the_join_process_answers_or_is_replaced_by_a_join_here(
+    screen: Pair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    dies: bool,
 ) -> None:
+    """The join's process sends the PDF as soon as it is written (``join(deliver=...)``), before it
+    frees the parts, and the build takes it from there; should it die, the build joins the parts
+    itself. The same PDF either way."""
     layout_workers = parallel._python
 
     def dying(main: str) -> subprocess.Popen[bytes]:
@@ -436,7 +444,8 @@ def test_a_join_process_that_fails_is_replaced_by_a_join_here(
             stdout=subprocess.PIPE,
         )
 
-    monkeypatch.setattr(parallel, "_python", dying)
+    if dies:
+        monkeypatch.setattr(parallel, "_python", dying)
     with caplog.at_level(logging.INFO, logger="edition"):
         joined = parallel.print_book(
             screen.book,
@@ -447,7 +456,8 @@ def test_a_join_process_that_fails_is_replaced_by_a_join_here(
             on_starts=lambda starts: None,
         )
     assert joined is not None and joined.result.pdf == screen.joined_result.result.pdf
-    assert any("the join's process failed" in r.getMessage() for r in caplog.records)
+    joined_here = any("the join's process failed" in r.getMessage() for r in caplog.records)
+    assert joined_here == dies
 
 
 def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: Path) -> None:
@@ -526,24 +536,6 @@ def test_parts_opened_before_the_join_make_the_same_pdf(
     assert joined == screen.joined_result.result.pdf
     assert early == {}, "a part opened early was opened again"
     assert delivered == [joined]
-
-
-def test_the_join_process_answers_the_build(
-    screen: Pair, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The join's process sends the PDF as soon as it is written (``join(deliver=...)``), before it
-    frees the parts: the build takes the PDF from it, and does not join again itself."""
-    with caplog.at_level(logging.INFO, logger="edition"):
-        joined = parallel.print_book(
-            screen.book,
-            when=source_date(screen.book),
-            jobs=2,
-            min_parts=2,
-            cache=tmp_path,
-            on_starts=lambda starts: None,
-        )
-    assert joined is not None and joined.result.pdf == screen.joined_result.result.pdf
-    assert not [r.getMessage() for r in caplog.records if "the join's process failed" in r.getMessage()]
 
 
 def test_a_division_without_a_heading(tmp_path: Path) -> None:
