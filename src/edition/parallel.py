@@ -1764,7 +1764,7 @@ class _Join:
                 answer = _receive(self.process.stdout)
             except (OSError, EOFError, pickle.UnpicklingError):
                 answer = None
-            self.close()
+            self.close()  # at once: having answered, it is only freeing the parts (``join(deliver=...)``)
             if isinstance(answer, bytes):
                 return answer
             log.info("the join's process failed (%s): joining here", answer or "no answer")
