@@ -21,6 +21,9 @@ this process (with the peak memory of its process tree: the layout workers and t
 process) and as the command an editor runs (``python -m edition build``, a fresh process
 each time: imports included).
 
+The first line also says how much work two busy processes do at once, relative to one alone
+(:func:`core_scaling`): 2.0 on two real cores, less where a virtual machine's cores share one.
+
 Medians are printed. It is a benchmark, not a test: it asserts nothing.
 """
 
@@ -276,6 +279,37 @@ def whole_child(source: str, work: str, jobs: int, runs: int) -> None:
 # ------------------------------------------------------------------ the table (parent process)
 
 
+_BUSY_LOOP = (
+    "import time\nt = time.perf_counter()\nfor _ in range(15_000_000): pass\nprint(time.perf_counter() - t)"
+)
+
+
+def core_scaling(rounds: int = 5) -> float:
+    """How much work two busy processes do at once, relative to one alone (2.0: two real cores).
+
+    Why: the cores of a virtual machine may share a physical core, and then laying out in
+    parallel gains less than the core count suggests. Each round times a pure-Python loop
+    alone, two at once, then alone again, so that the machine's drift (the same loop alone
+    took 0.9 to 2.0 s within minutes here) falls on both sides; the median of the rounds.
+    On this project's machine: 1.96 (15 rounds).
+    """
+
+    def loop() -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-c", _BUSY_LOOP], stdout=subprocess.PIPE, text=True)
+
+    def seconds(process: subprocess.Popen[str]) -> float:
+        return float(process.communicate()[0])
+
+    ratios = []
+    for _ in range(rounds):
+        before = seconds(loop())
+        pair = [loop(), loop()]
+        together = sum(seconds(process) for process in pair) / 2
+        after = seconds(loop())
+        ratios.append(2 * (before + after) / 2 / together)
+    return statistics.median(ratios)
+
+
 def _run(args: list[str]) -> dict[str, object]:
     completed = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -335,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     incremental = max(sizes) if args.incremental < 0 else args.incremental
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores ({jobs} jobs), Python "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores ({jobs} jobs; two busy processes do "
+        f"{core_scaling():.2f}× the work of one), Python "
         f"{platform.python_version()}, WeasyPrint {weasyprint.__version__}, {platform.system()} "
         f"{platform.release()}; medians of {args.runs} runs, each in a fresh process",
         flush=True,
