@@ -306,7 +306,7 @@ def core_scaling(rounds: int = 5) -> float:
         pair = [loop(), loop()]
         together = sum(seconds(process) for process in pair) / 2
         after = seconds(loop())
-        ratios.append(2 * (before + after) / 2 / together)
+        ratios.append((before + after) / together)  # 2 × the mean time alone, over the time in a pair
     return statistics.median(ratios)
 
 
