@@ -155,6 +155,21 @@ def test_the_nu_checker_finds_no_error_in_any_page_or_stylesheet(
     assert not errors, "\n".join(f"{m.get('url')}:{m.get('lastLine')}: {m.get('message')}" for m in errors)
 
 
+def test_html5_text_takes_elements_out_of_any_namespace() -> None:
+    # the renderers build HTML in no namespace; a tree that mixes in XHTML elements (an editor's
+    # own renderer, say) must still come out as plain HTML5, void elements included
+    from edition.html import XHTML_NS, h, sub, to_html
+
+    root = h("html", {"lang": "en"})
+    body = sub(root, "body")
+    paragraph = etree.SubElement(body, f"{{{XHTML_NS}}}p", nsmap={None: XHTML_NS})  # type: ignore[dict-item]
+    paragraph.text = "one"
+    etree.SubElement(paragraph, f"{{{XHTML_NS}}}br").tail = "two"
+    text = to_html(root)
+    assert text == '<!DOCTYPE html>\n<html lang="en">\n<body>\n<p>one<br>two</p>\n</body>\n</html>\n'
+    assert paragraph.tag == f"{{{XHTML_NS}}}p", "without consume=True the tree is left as it was"
+
+
 def test_every_file_the_page_names_is_beside_it(page: Path) -> None:
     root = parse_page(page)
     named = {e.get("href") for e in root.iter("link")} | {e.get("src") for e in root.iter("script")}

@@ -50,7 +50,6 @@ from edition.html import (
     ENTITY_LABELS,
     EPUB_NS,
     KIND_LABELS,
-    XHTML_NS,
     Element,
     HtmlRenderer,
     add_text,
@@ -81,7 +80,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # over every one of them (for the few with an id, a lang or a local link) is most of the work.
 _IDS = etree.XPath("//@id", smart_strings=False)
 _WITH_LANG = etree.XPath("//*[@lang]")
-_LOCAL_LINKS = etree.XPath("//x:a[starts-with(@href, '#')]", namespaces={"x": XHTML_NS})
+_LOCAL_LINKS = etree.XPath("//a[starts-with(@href, '#')]")
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
 SVG_NS = "http://www.w3.org/2000/svg"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
@@ -278,7 +277,8 @@ class EpubRenderer(HtmlRenderer):
 
     def page(self, title: str, body_type: str | None = None) -> tuple[Element, Element]:
         """An empty XHTML content document: ``(html, body)``."""
-        html = root_element(f"{{{XHTML_NS}}}html", {None: XHTML_NS, "epub": EPUB_NS})
+        # HTML elements in no namespace, like every renderer's: to_xhtml declares XHTML's
+        html = root_element("html", {"epub": EPUB_NS})
         html.set("lang", self.language)
         direction = text_direction(self.language)
         if direction:
@@ -305,7 +305,7 @@ class EpubRenderer(HtmlRenderer):
         if document.text:
             place_markers(body, self.page_starts, self.page_marker)
             self.footnotes(body)
-        for image in html.iter(f"{{{XHTML_NS}}}img"):
+        for image in html.iter("img"):
             packaged = self.images.get(image.get("src", ""))
             if packaged is not None:
                 image.set("src", packaged.file)

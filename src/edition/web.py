@@ -8,6 +8,7 @@ styles, script and fonts are copied beside it, and a Content-Security-Policy say
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -25,9 +26,17 @@ from edition.text import inline_text
 #: A place label that is a number ("¶ 12", "note 3"), whose space must not break a line.
 _NUMBERED_PLACE = re.compile(r"^(¶|note) (?=\S+$)")
 
-#: The policy the page declares: nothing from outside its own folder, no inline script or style.
+
+@functools.lru_cache(maxsize=4096)
+def _unbroken(label: str) -> str:
+    """The label with a no-break space after "¶" or "note" (the registers ask for the same
+    few thousand labels again and again)."""
+    return _NUMBERED_PLACE.sub("\\1\u00a0", label)
+
+
 log = logging.getLogger("edition")
 
+#: The policy the page declares: nothing from outside its own folder, no inline script or style.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'"
@@ -112,7 +121,7 @@ class WebRenderer(HtmlRenderer):
 
     def place_label(self, block: str | None) -> str:
         """ "¶ 12", "note 3": kept on one line on the web page (a no-break space)."""
-        return _NUMBERED_PLACE.sub("\\1\u00a0", super().place_label(block))
+        return _unbroken(super().place_label(block))
 
     # ------------------------------------------------------------------ the page
 
