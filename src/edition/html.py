@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from lxml import etree
 
@@ -171,6 +171,8 @@ class HtmlRenderer:
         self.after_link: list[Element] = []
         """Elements that must follow the link being rendered (links cannot nest)."""
         self.block_labels = self._block_labels()
+        self._visitors: dict[type, Callable[[Any, Element], None]] = {}
+        """Model type → its ``visit_`` method, looked up once per type, not once per node."""
 
     # ------------------------------------------------------------------ hooks
 
@@ -190,9 +192,13 @@ class HtmlRenderer:
     # ------------------------------------------------------------------ dispatch
 
     def visit(self, node: Block | Inline, parent: Element) -> None:
-        method = getattr(self, f"visit_{type(node).__name__}", None)
-        if method is None:
-            raise NotImplementedError(f"{type(self).__name__} has no visit_{type(node).__name__}")
+        kind = type(node)
+        method = self._visitors.get(kind)
+        if method is None:  # the first node of its type: look its method up once
+            method = getattr(self, f"visit_{kind.__name__}", None)
+            if method is None:
+                raise NotImplementedError(f"{type(self).__name__} has no visit_{kind.__name__}")
+            self._visitors[kind] = method
         method(node, parent)
 
     def blocks(self, blocks: Iterable[Block], parent: Element) -> None:
