@@ -692,12 +692,72 @@ def test_markup_in_the_source_is_text_in_every_output(tmp_path: Path) -> None:
 def test_source_ids_never_collide_with_the_ids_the_renderers_make_up(tmp_path: Path) -> None:
     source = place("id-clash.xml", tmp_path)
     with pytest.warns(edition.EditionWarning, match="outputs use for their own parts") as caught:
-        result = edition.build(source, tmp_path / "out", formats=("html",), strict=False)
+        result = edition.build(source, tmp_path / "out", formats=("html", "epub"), strict=False)
     renamed = {str(w.message).split("xml:id ")[1].split()[0] for w in caught}
-    assert renamed == {"'about'", "'notes'", "'text'", "'title'"}
+    assert renamed == {"'about'", "'notes'", "'text'", "'title'", "'notes-title'", "'landmarks-title'"}
     page = lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))
-    ids = Counter(element.get("id") for element in page.iter() if element.get("id"))
-    assert [i for i, n in ids.items() if n > 1] == []
+    documents = {"index.html": page}
+    for name, data in epub_documents(result.out_dir / f"{source.stem}.epub").items():
+        if name.endswith(".xhtml"):
+            documents[name] = etree.fromstring(data)
+    for name, root in documents.items():
+        ids = Counter(element.get("id") for element in root.iter() if element.get("id"))
+        assert [i for i, n in ids.items() if n > 1] == [], name
+
+
+#: Ids the outputs derive from an id of the model: a note's reference, an apparatus row, a
+#: register entry, a tooltip, a heading, a page of the print edition.
+_DERIVED_ID = re.compile(r"^(?:note|noteref|app|tip|reg)-(?P<of>.+)$|^(?P<head>.+)-head$|^page-\d+$")
+
+
+def _model_ids(loaded: edition.Edition) -> set[str]:
+    """Every ``id`` field anywhere in the model (blocks, inlines, notes, interventions, entities)."""
+    import dataclasses
+
+    found: set[str] = set()
+    pending: list[object] = [loaded]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            for field in dataclasses.fields(item):
+                value = getattr(item, field.name)
+                if field.name == "id" and isinstance(value, str):
+                    found.add(value)
+                pending.append(value)
+        elif isinstance(item, tuple | list):
+            pending.extend(item)
+    return found
+
+
+def test_every_id_the_outputs_make_up_for_themselves_is_reserved(tmp_path: Path) -> None:
+    # an id the outputs give one of their own parts must be in RESERVED_IDS, or a source
+    # element with that id would be a second element with it (see the test above)
+    from edition.model import RESERVED_IDS
+
+    result = edition.build(
+        REPO / "sources" / "panahli-january-20.xml", tmp_path / "out", formats=("html", "epub")
+    )
+    model = _model_ids(result.edition)
+    roots = [lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))]
+    for name, data in epub_documents(result.out_dir / "panahli-january-20.epub").items():
+        if name.endswith(".xhtml"):
+            roots.append(etree.fromstring(data))
+    made_up = set()
+    for root in roots:
+        for element in root.iter():
+            value = element.get("id") if isinstance(element.tag, str) else None
+            if not value or value in model:
+                continue
+            derived = _DERIVED_ID.match(value)
+            if derived and (derived["of"] in model or derived["head"] in model or value.startswith("page-")):
+                continue
+            made_up.add(value)
+    assert made_up, "the outputs give their own parts ids (notes, about...)"
+    assert sorted(made_up - RESERVED_IDS) == []
 
 
 # --------------------------------------------------------------------------- Unicode: nothing lost, no tofu
