@@ -694,8 +694,20 @@ def test_source_ids_never_collide_with_the_ids_the_renderers_make_up(tmp_path: P
     with pytest.warns(edition.EditionWarning, match="outputs use for their own parts") as caught:
         result = edition.build(source, tmp_path / "out", formats=("html", "epub"), strict=False)
     renamed = {str(w.message).split("xml:id ")[1].split()[0] for w in caught}
-    assert renamed == {"'about'", "'notes'", "'text'", "'title'", "'notes-title'", "'landmarks-title'"}
+    assert renamed == {
+        "'about'",
+        "'notes'",
+        "'text'",
+        "'title'",
+        "'notes-title'",
+        "'landmarks-title'",
+        "'note-n-clash'",  # the id the outputs derive for note n-clash's place
+        "'app-s-clash'",  # ... and for the apparatus row of intervention s-clash
+    }
     page = lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))
+    for reference in page.find_class("noteref"):
+        (target,) = page.xpath("//*[@id = $id]", id=reference.get("href").removeprefix("#"))
+        assert target.tag == "li" and target.getparent().get("class") == "notes"
     documents = {"index.html": page}
     for name, data in epub_documents(result.out_dir / f"{source.stem}.epub").items():
         if name.endswith(".xhtml"):

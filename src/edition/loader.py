@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import cast
 
@@ -12,15 +13,17 @@ from lxml import etree
 from edition.behaviours import TEI_NS
 from edition.builder import Builder, finish_entities, source_ids
 from edition.errors import EditionWarning, ValidationError
-from edition.header import XML_ID, XML_LANG, first, line_of, local, read_metadata
+from edition.header import XML_ID, XML_LANG, HeaderIndex, first, line_of, local, read_metadata
 from edition.model import RESERVED_IDS, TITLE_ID, Division, Edition
 from edition.tei import DEFAULT_LIMITS, Limits, parse, validate
 
 
-def keep_ids_apart(root: etree._Element) -> list[tuple[str, str, int | None]]:
-    """Rename source ids the outputs need for themselves (``about``, ``notes``...), and the
-    pointers to them, in the parsed tree; ``title`` is kept on the text's own heading."""
-    reserved = " or ".join(f"@xml:id = '{name}'" for name in sorted(RESERVED_IDS))
+def keep_ids_apart(
+    root: etree._Element, ids: Collection[str] = RESERVED_IDS
+) -> list[tuple[str, str, int | None]]:
+    """Rename source ids the outputs need for themselves (``about``, ``notes``... or ``ids``),
+    and the pointers to them, in the parsed tree; ``title`` is kept on the text's own heading."""
+    reserved = " or ".join(f"@xml:id = '{name}'" for name in sorted(ids))
     # [@xml:id] first: most elements have none, and are then passed over at once
     holders = cast(list[etree._Element], root.xpath(f"//*[@xml:id][{reserved}]"))  # in document order
     taken = source_ids(root) if holders else set()
@@ -55,6 +58,31 @@ def keep_ids_apart(root: etree._Element) -> list[tuple[str, str, int | None]]:
     return report
 
 
+def derived_ids(builder: Builder) -> set[str]:
+    """The ids the outputs make from the model's: ``note-n1`` and ``noteref-n1`` for note ``n1``,
+    ``app-``/``tip-`` for an intervention, ``reg-`` for a register entry (sections.py, html.py,
+    web.py). A source element that already has one of them is renamed, so that no output has
+    two elements with one id and the note's reference leads to the note."""
+    made = {f"{prefix}{note.id}" for note in builder.notes for prefix in ("note-", "noteref-")}
+    made |= {f"{prefix}{item.id}" for item in builder.interventions for prefix in ("app-", "tip-")}
+    made |= {f"reg-{key}" for key in builder.index.records}
+    return made
+
+
+def build_parts(
+    source: Path, root: etree._Element, index: HeaderIndex, limits: Limits
+) -> tuple[Builder, dict[str, Division | None]]:
+    """The text's front, body and back, built, with the builder that holds the side tables."""
+    text = first(root, "t:text")
+    assert text is not None  # validate() checked it
+    builder = Builder(str(source), root, index, limits)
+    parts: dict[str, Division | None] = {}
+    for part in ("front", "body", "back"):
+        element = first(text, f"t:{part}")
+        parts[part] = builder.section(element, 0, part) if element is not None else None
+    return builder, parts
+
+
 def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = DEFAULT_LIMITS) -> Edition:
     """Load a TEI P5 file into an immutable :class:`Edition`.
 
@@ -83,11 +111,14 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
     assert text is not None  # validate() checked it
     metadata, index = read_metadata(root, text.get(XML_LANG))
     renamed = keep_ids_apart(root)
-    builder = Builder(str(source), root, index, limits)
-    parts: dict[str, Division | None] = {}
-    for part in ("front", "body", "back"):
-        element = first(text, f"t:{part}")
-        parts[part] = builder.section(element, 0, part) if element is not None else None
+    builder, parts = build_parts(source, root, index, limits)
+    for _ in range(3):  # a renamed id could, in theory, be derived from another in turn
+        # ids in the text only: the header's (persons, places...) never reach an output as such
+        clashes = derived_ids(builder) & set(cast(list[str], text.xpath(".//@xml:id", smart_strings=False)))
+        if not clashes:
+            break
+        renamed += keep_ids_apart(root, clashes)
+        builder, parts = build_parts(source, root, index, limits)
     body = parts["body"]
     assert body is not None
     for old, new, line in renamed:
