@@ -703,6 +703,7 @@ def test_source_ids_never_collide_with_the_ids_the_renderers_make_up(tmp_path: P
         "'landmarks-title'",
         "'note-n-clash'",  # the id the outputs derive for note n-clash's place
         "'app-s-clash'",  # ... and for the apparatus row of intervention s-clash
+        "'page-1'",  # the start of print page 1 in the web page and EPUB (not pb's page-2)
     }
     page = lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))
     for reference in page.find_class("noteref"):

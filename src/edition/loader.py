@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Collection
 from pathlib import Path
@@ -58,11 +59,30 @@ def keep_ids_apart(
     return report
 
 
+#: The web page and the EPUB mark where print page 12 begins with ``id="page-12"``.
+_PAGE_ID = re.compile(r"page-\d+")
+_TEXT_IDS = etree.XPath(".//@xml:id", smart_strings=False)
+#: Page, column and line breaks and milestones mark a place in the source and keep no id in the
+#: outputs (``pb xml:id="page-12"`` is common, and harmless).
+_BREAKS = frozenset({"pb", "cb", "lb", "gb", "milestone"})
+
+
+def page_ids(text: etree._Element, ids: set[str]) -> set[str]:
+    """The ids of the text, not of a break, that are also where a print page begins (``page-12``)."""
+    found = set()
+    for candidate in ids:
+        if candidate.startswith("page-") and _PAGE_ID.fullmatch(candidate):
+            holders = text.xpath(".//*[@xml:id = $id]", id=candidate)
+            if any(local(holder) not in _BREAKS for holder in cast(list[etree._Element], holders)):
+                found.add(candidate)
+    return found
+
+
 def derived_ids(builder: Builder) -> set[str]:
     """The ids the outputs make from the model's: ``note-n1`` and ``noteref-n1`` for note ``n1``,
     ``app-``/``tip-`` for an intervention, ``reg-`` for a register entry (sections.py, html.py,
-    web.py). A source element that already has one of them is renamed, so that no output has
-    two elements with one id and the note's reference leads to the note."""
+    web.py). With :func:`page_ids`, the ids :func:`load` keeps the text's own apart from, so
+    that no output has two elements with one id and a note's reference leads to the note."""
     made = {f"{prefix}{note.id}" for note in builder.notes for prefix in ("note-", "noteref-")}
     made |= {f"{prefix}{item.id}" for item in builder.interventions for prefix in ("app-", "tip-")}
     made |= {f"reg-{key}" for key in builder.index.records}
@@ -114,7 +134,8 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
     builder, parts = build_parts(source, root, index, limits)
     for _ in range(3):  # a renamed id could, in theory, be derived from another in turn
         # ids in the text only: the header's (persons, places...) never reach an output as such
-        clashes = derived_ids(builder) & set(cast(list[str], text.xpath(".//@xml:id", smart_strings=False)))
+        text_ids = set(cast(list[str], _TEXT_IDS(text)))
+        clashes = (derived_ids(builder) & text_ids) | page_ids(text, text_ids)
         if not clashes:
             break
         renamed += keep_ids_apart(root, clashes)
