@@ -704,7 +704,10 @@ def test_source_ids_never_collide_with_the_ids_the_renderers_make_up(tmp_path: P
         "'note-n-clash'",  # the id the outputs derive for note n-clash's place
         "'app-s-clash'",  # ... and for the apparatus row of intervention s-clash
         "'page-1'",  # the start of print page 1 in the web page and EPUB (not pb's page-2)
+        "'registers'",  # a person's, in the header: her mention must still find her
     }
+    (person,) = result.edition.entities
+    assert person.id == "registers-1" and len(person.occurrences) == 1
     page = lxml_html.document_fromstring((result.out_dir / "index.html").read_text(encoding="utf-8"))
     for reference in page.find_class("noteref"):
         (target,) = page.xpath("//*[@id = $id]", id=reference.get("href").removeprefix("#"))

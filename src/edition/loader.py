@@ -129,8 +129,8 @@ def load(path: str | os.PathLike[str], *, strict: bool = True, limits: Limits = 
     root = tree.getroot()
     text = first(root, "t:text")
     assert text is not None  # validate() checked it
+    renamed = keep_ids_apart(root)  # first: the header's records must see the new ids too
     metadata, index = read_metadata(root, text.get(XML_LANG))
-    renamed = keep_ids_apart(root)
     builder, parts = build_parts(source, root, index, limits)
     for _ in range(3):  # a renamed id could, in theory, be derived from another in turn
         # ids in the text only: the header's (persons, places...) never reach an output as such
