@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         stage, source, out, repeat = args.child
         child(stage, source, out, int(repeat))
         return 0
+    from bytecode import use_compiled_bytecode
     from generate import SOURCE, generate
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        use_compiled_bytecode(work / "bytecode")
         for size in sizes:
             source = SOURCE if size == 0 else work / f"book-{size}.xml"
             if size:

@@ -361,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     import weasyprint
+    from bytecode import use_compiled_bytecode
     from generate import generate
 
     from edition.parallel import default_jobs
@@ -383,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        use_compiled_bytecode(work / "bytecode")
         for size in sizes:
             source = work / f"book-{size}" / "book.xml"
             source.parent.mkdir()

@@ -489,14 +489,15 @@ def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: P
 def test_helper_processes_started_early_are_all_ended(
     screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The layout worker and join process started before the plan (``parallel._Warm``) end with
-    the build, whether they were used, never needed (every part cached) or the plan refused."""
-    started: list[subprocess.Popen[bytes]] = []
+    """The layout workers and join process started before the plan (``parallel._Warm``) end with
+    the build, whether they were used, never needed (every part cached) or the plan refused.
+    A first build (an empty cache) starts both workers early, a rebuild one."""
+    started: list[tuple[str, subprocess.Popen[bytes]]] = []
     original = parallel._python
 
     def remember(main: str) -> subprocess.Popen[bytes]:
-        started.append(original(main))
-        return started[-1]
+        started.append((main, original(main)))
+        return started[-1][1]
 
     monkeypatch.setattr(parallel, "_python", remember)
     when = source_date(screen.book)
@@ -506,11 +507,12 @@ def test_helper_processes_started_early_are_all_ended(
         )
         assert done is not None and done.result.pdf == screen.joined_result.result.pdf
     assert done.stats.laid_out == []
-    assert len(started) == 5  # a worker and the join's process each time, and a second worker once
+    first_build, rebuild = ["_worker_main", "_worker_main", "_join_main"], ["_worker_main", "_join_main"]
+    assert [main for main, _ in started] == first_build + rebuild
     parts = screen.joined_result.stats.parts
     assert parallel.print_book(screen.book, when=when, jobs=2, min_parts=parts + 1) is None
-    assert len(started) == 6  # a worker, before the plan found too few parts
-    assert [process.returncode is None for process in started] == [False] * len(started)
+    assert len(started) == 7  # both workers (no cache), before the plan found too few parts
+    assert [process.returncode is None for _, process in started] == [False] * len(started)
 
 
 def test_parts_opened_before_the_join_make_the_same_pdf(
@@ -536,6 +538,81 @@ def test_parts_opened_before_the_join_make_the_same_pdf(
     assert joined == screen.joined_result.result.pdf
     assert early == {}, "a part opened early was opened again"
     assert delivered == [joined]
+
+
+def test_the_first_phase_is_opened_and_the_workers_let_go_before_the_join(
+    screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full build hands the join's process the first phase's parts while the parts with page
+    references are laid out, and lets the layout workers end while the PDF is joined (not
+    before): the same PDF, and every process has ended with the build."""
+    handed: list[list[bytes]] = []
+    original_prefetch = parallel._Warm.prefetch
+
+    def prefetch(self: parallel._Warm, parts: list[bytes]) -> None:
+        handed.append(list(parts))
+        original_prefetch(self, parts)
+
+    started: list[tuple[str, subprocess.Popen[bytes]]] = []
+    original_python = parallel._python
+
+    def remember(main: str) -> subprocess.Popen[bytes]:
+        started.append((main, original_python(main)))
+        return started[-1][1]
+
+    events: list[str] = []
+    original_stop = parallel._stop
+
+    def stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
+        main = next(main for main, started_process in started if started_process is process)
+        events.append(f"wait for {main}" if grace else f"stop {main}")
+        original_stop(process, grace=grace)
+
+    def on_starts(starts: object) -> None:
+        workers = [process for main, process in started if main == "_worker_main"]
+        assert workers and all(process.stdin is None or process.stdin.closed for process in workers)
+        events.append("join")
+
+    monkeypatch.setattr(parallel._Warm, "prefetch", prefetch)
+    monkeypatch.setattr(parallel, "_python", remember)
+    monkeypatch.setattr(parallel, "_stop", stop)
+    done = parallel.print_book(
+        screen.book, when=source_date(screen.book), jobs=2, min_parts=2, cache=tmp_path, on_starts=on_starts
+    )
+    assert done is not None and done.result.pdf == screen.joined_result.result.pdf
+    laid_out = [part for part in handed if part]
+    assert len(laid_out) == 1, "the first phase's parts, handed over once"
+    first_phase = laid_out[0]
+    assert 0 < len(first_phase) < done.stats.parts  # the parts with page references come later
+    # let go (their input closed) before the join, waited for only after it
+    assert events.index("join") < events.index("wait for _worker_main"), events
+    assert all(process.returncode is not None for _, process in started)
+
+
+def test_only_a_part_with_a_table_header_is_searched_for_one(
+    screen: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join renames the table header ids of every part with tables but the first; whether a
+    part has any is read from its PDF only if its HTML has a ``th`` element (the only one
+    WeasyPrint tags TH), so that most parts are not opened again in the worker."""
+    book = screen.book
+    config = parallel.LayoutConfig(
+        "screen", "6x9in", str(Path(book.path).parent), source_date(book), book.metadata, str(book.path), ()
+    )
+    searched: list[bytes] = []
+    original = parallel._has_table_ids
+
+    def has_table_ids(data: bytes) -> bool:
+        searched.append(data)
+        return original(data)
+
+    monkeypatch.setattr(parallel, "_has_table_ids", has_table_ids)
+    page = '<!DOCTYPE html><html lang="en"><body><p>Text.</p>{}</body></html>'
+    layouter = parallel.Layouter(config)
+    with_table = layouter.part(page.format("<table><tr><th>Head</th></tr><tr><td>Cell</td></tr></table>"), ())
+    without = layouter.part(page.format("<table><tr><td>Cell</td></tr></table>"), ())
+    assert with_table.table_ids and not without.table_ids
+    assert searched == [with_table.pdf]
 
 
 def test_a_division_without_a_heading(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -467,8 +468,13 @@ class Styles:
         return "\n".join(out)
 
 
+@functools.cache
 def without_group_starts(text: str) -> str:
-    """A stylesheet without its ``@page …:nth(…)`` rules (for a part that continues a page group)."""
+    """A stylesheet without its ``@page …:nth(…)`` rules (for a part that continues a page group).
+
+    Cached: a worker asks for the same few stylesheets for every such part, and parsing them
+    took a fifth of its own (not WeasyPrint's) time at N = 10.
+    """
     import tinycss2
 
     nodes = tinycss2.parse_stylesheet(text, skip_comments=False, skip_whitespace=False)
@@ -941,7 +947,7 @@ class Layouter:
             bookmarks=tuple(bookmarks),
             starts=starts,
             messages=tuple(records.messages),
-            table_ids=_has_table_ids(pdf),
+            table_ids="<th" in html and _has_table_ids(pdf),  # only a th element is tagged TH
         )
 
     def folio_sheet(self, first: int, kinds: str, css: str) -> bytes:
@@ -1050,6 +1056,11 @@ class PartCache:
                 if key not in self.used:
                     with contextlib.suppress(OSError):
                         path.unlink()
+
+
+def _store_folder(cache: Path, profile: str, trim: str) -> Path:
+    """Where the cache keeps the parts of one profile and trim size."""
+    return cache / f"pdf-{profile}-{trim}"
 
 
 def _fingerprint(config: LayoutConfig, layouter: Layouter) -> hashlib._Hash:
@@ -1578,7 +1589,7 @@ class _Runner:
     and unlike fork they inherit no half-initialised font machinery.
     """
 
-    def __init__(self, config: LayoutConfig, jobs: int, warm: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(self, config: LayoutConfig, jobs: int, warm: Sequence[subprocess.Popen[bytes]] = ()) -> None:
         self.config = config
         self.jobs = jobs
         self.threads: concurrent.futures.ThreadPoolExecutor | None = None
@@ -1586,13 +1597,16 @@ class _Runner:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.lock = threading.Lock()
         self.inline = False
-        self.warm = warm
-        """A worker started before the book was planned and configured (see :class:`_Warm`): the
-        first thread takes it."""
+        self.warm = list(warm)
+        """Workers started before the book was planned, and configured (see :class:`_Warm`):
+        the first threads take them."""
 
-    def submit(self, batch: Sequence[tuple[Any, ...]]) -> list[concurrent.futures.Future[Any]]:
+    def submit(
+        self, batch: Sequence[tuple[Any, ...]], *, more: bool = False
+    ) -> list[concurrent.futures.Future[Any]]:
+        """Lay out ``batch``; ``more``: other layouts may follow at once (workers are worth starting)."""
         # one layout goes to the warm worker too: this process then never imports WeasyPrint
-        if self.threads is None and self.jobs > 1 and (len(batch) > 1 or (batch and self.warm is not None)):
+        if self.threads is None and self.jobs > 1 and (len(batch) > 1 or more or (batch and self.warm)):
             self.threads = concurrent.futures.ThreadPoolExecutor(
                 self.jobs, thread_name_prefix="edition-layout"
             )
@@ -1613,7 +1627,7 @@ class _Runner:
         process: subprocess.Popen[bytes] | None = getattr(self.local, "process", None)
         if process is None:
             with self.lock:
-                process, self.warm = self.warm, None
+                process = self.warm.pop(0) if self.warm else None
             if process is None:
                 process = _python("_worker_main")
                 assert process.stdin is not None
@@ -1628,16 +1642,33 @@ class _Runner:
         except (OSError, EOFError, pickle.UnpicklingError) as error:
             return _Failure(f"a layout process ended unexpectedly ({type(error).__name__})", None)
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Let the workers go: each ends at the end of its input, on its own (see :meth:`close`).
+
+        Why not wait for them here: a worker takes 0.3-0.7 s to free WeasyPrint's memory
+        and end, which the build need not wait for before it joins the PDF.
+        """
         if self.threads is not None:
             self.threads.shutdown(wait=True, cancel_futures=True)
             self.threads = None
         for process in self.processes:
-            _stop(process, grace=30)  # a worker ends at the end of its input
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            with contextlib.suppress(AttributeError, OSError):  # not on every system
+                # what is left of its work (freeing memory) yields the cores to the join and the build
+                os.setpriority(os.PRIO_PROCESS, process.pid, 19)
+        for process in self.warm:  # never needed: every part came from the cache
+            _stop(process, grace=0)
+        self.warm.clear()
+
+    def close(self) -> None:
+        """:meth:`release`, then wait for the workers to end (kill one that has not, 30 s on)."""
+        self.release()
+        for process in self.processes:
+            _stop(process, grace=30)
         self.processes.clear()
-        if self.warm is not None:  # never needed: every part came from the cache
-            _stop(self.warm, grace=0)
-            self.warm = None
 
 
 def _stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
@@ -1669,35 +1700,41 @@ def _python(main: str) -> subprocess.Popen[bytes]:
 
 
 class _Warm:
-    """A layout worker and the join's process, started before the book is planned.
+    """Layout workers and the join's process, started before the book is planned.
 
     Why: each is a fresh interpreter, and a layout worker's first second goes to importing
     WeasyPrint. Started before the plan (a second or two of this process's time on a long
     book), they import meanwhile; a rebuild that lays out one changed part then finds its
     worker ready, and the join's process opens the cached parts (:meth:`prefetch`) while
     that part is laid out. Measured on 2 cores at N = 100, a rebuild after a one-note
-    change as a fresh process: median 11.9 s against 13.2 s before (10 runs each). What is
-    not taken is stopped by :meth:`close`.
+    change as a fresh process: median 11.9 s against 13.2 s before (10 runs each). A
+    rebuild starts one worker early (most parts come from the cache); a first build, with
+    every part to lay out, starts all ``workers``: the others would each start only once the
+    plan is made, and leave a core without layout for the second and a half they take to
+    import WeasyPrint. What is not taken is stopped by :meth:`close`.
     """
 
-    def __init__(self, jobs: int, *, join: bool) -> None:
-        self.worker = self.joiner = None
+    def __init__(self, jobs: int, *, join: bool, workers: int = 1) -> None:
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.joiner = None
         self.configured = False
         if jobs > 1:
-            self.worker = self._start("_worker_main")
+            for _ in range(min(workers, jobs)):
+                worker = self._start("_worker_main")
+                if worker is not None:
+                    self.workers.append(worker)
             self.joiner = self._start("_join_main") if join else None
 
     def configure(self, config: LayoutConfig) -> None:
-        """Send the worker its configuration, as soon as it is known (before the plan)."""
-        if self.worker is None:
-            return
-        try:
-            assert self.worker.stdin is not None
-            _send(self.worker.stdin, config)
-            self.configured = True
-        except OSError:  # it has died: the runner starts its own
-            _stop(self.worker, grace=0)
-            self.worker = None
+        """Send the workers their configuration, as soon as it is known (before the plan)."""
+        for worker in list(self.workers):
+            try:
+                assert worker.stdin is not None
+                _send(worker.stdin, config)
+            except OSError:  # it has died: the runner starts its own
+                _stop(worker, grace=0)
+                self.workers.remove(worker)
+        self.configured = True
 
     @staticmethod
     def _start(main: str) -> subprocess.Popen[bytes] | None:
@@ -1717,20 +1754,22 @@ class _Warm:
             _stop(self.joiner, grace=0)
             self.joiner = None
 
-    def take_worker(self) -> subprocess.Popen[bytes] | None:
-        """The worker, configured (see :meth:`configure`), or ``None``."""
-        worker, self.worker = self.worker, None
-        if worker is not None and not self.configured:
-            _stop(worker, grace=0)
-            return None
-        return worker
+    def take_workers(self) -> list[subprocess.Popen[bytes]]:
+        """The workers, configured (see :meth:`configure`); none if they were not."""
+        workers, self.workers = self.workers, []
+        if not self.configured:
+            for worker in workers:
+                _stop(worker, grace=0)
+            return []
+        return workers
 
     def take_joiner(self) -> subprocess.Popen[bytes] | None:
         joiner, self.joiner = self.joiner, None
         return joiner
 
     def close(self) -> None:
-        for process in (self.take_worker(), self.take_joiner()):
+        workers, self.workers = self.workers, []
+        for process in (*workers, self.take_joiner()):
             if process is not None:
                 _stop(process, grace=0)
 
@@ -1887,7 +1926,8 @@ def print_book(
     if 3 + len(edition.divisions) + sum(isinstance(b, Division) for b in edition.body.blocks) < min_parts:
         return None
     jobs = max(1, jobs if jobs is not None else default_jobs())
-    warm = _Warm(jobs, join=on_starts is not None)
+    rebuild = cache is not None and any(_store_folder(cache, profile, trim).glob("*.pdf"))
+    warm = _Warm(jobs, join=on_starts is not None, workers=1 if rebuild else jobs)
     try:
         return _print_book(edition, warm, profile, when, trim, jobs, cache, min_parts, on_starts)
     finally:
@@ -1938,109 +1978,118 @@ def _print_book(
     if len(parts) < min_parts:
         return None
     stats = BuildStats(parts=len(parts), jobs=jobs)
-    store = PartCache(cache / f"pdf-{profile}-{trim}") if cache is not None else None
+    store = PartCache(_store_folder(cache, profile, trim)) if cache is not None else None
     fingerprint = _fingerprint(config, probe)
     folio_css = styles.folios_only(options.press)
-    runner = _Runner(config, jobs, warm.take_worker())
-    stats.seconds["plan"] = time.perf_counter() - began
+    runner = _Runner(config, jobs, warm.take_workers())
     try:
-        layouts: dict[int, PartLayout] = {}
+        stats.seconds["plan"] = time.perf_counter() - began
+        try:
+            layouts: dict[int, PartLayout] = {}
 
-        def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
-            batch: list[tuple[int, str, Any]] = []
-            cached: list[bytes] = []
-            for index in indices:
-                part = parts[index]
-                html = part.html(pages)
-                part.tree = h("html")  # serialised: the copy of the book is not needed any more
-                key = _key(
-                    fingerprint,
-                    "part",
-                    html,
-                    *part.css,
-                    str(part.continues_group),
-                    _files_referenced(html, folder),
-                )
-                hit = store.get(key) if store is not None else None
-                if hit is not None:
-                    with contextlib.suppress(KeyError, TypeError, ValueError):
-                        layouts[index] = PartLayout.from_facts(hit[0], hit[1])
-                        stats.cached.append(part.name)
-                        cached.append(hit[1])
-                        continue
-                batch.append((index, key, ("part", html, part.css, part.continues_group)))
-            futures = runner.submit([args for _, _, args in batch])
-            warm.prefetch(cached)
-            return [(index, key, future) for (index, key, _), future in zip(batch, futures, strict=True)]
+            def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
+                """Each part not in the cache goes to a worker as soon as its HTML is written:
+                serialising them all first kept both cores idle for 0.5-1 s at N = 100."""
+                pending: list[tuple[int, str, Any]] = []
+                cached: list[bytes] = []
+                for index in indices:
+                    part = parts[index]
+                    html = part.html(pages)
+                    part.tree = h("html")  # serialised: the copy of the book is not needed any more
+                    key = _key(
+                        fingerprint,
+                        "part",
+                        html,
+                        *part.css,
+                        str(part.continues_group),
+                        _files_referenced(html, folder),
+                    )
+                    hit = store.get(key) if store is not None else None
+                    if hit is not None:
+                        with contextlib.suppress(KeyError, TypeError, ValueError):
+                            layouts[index] = PartLayout.from_facts(hit[0], hit[1])
+                            stats.cached.append(part.name)
+                            cached.append(hit[1])
+                            continue
+                    args = ("part", html, part.css, part.continues_group)
+                    pending.append((index, key, runner.submit([args], more=len(indices) > 1)[0]))
+                warm.prefetch(cached)
+                return pending
 
-        def collect(pending: list[tuple[int, str, Any]]) -> None:
-            for index, key, future in pending:
-                outcome = future.result()
+            def collect(pending: list[tuple[int, str, Any]]) -> None:
+                for index, key, future in pending:
+                    outcome = future.result()
+                    if isinstance(outcome, _Failure):
+                        _raise(outcome, edition)
+                    assert isinstance(outcome, PartLayout)
+                    if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
+                        name = parts[index].name
+                        raise Unsupported(f"part {name} ends with notes carried onto a blank page")
+                    layouts[index] = outcome
+                    stats.laid_out.append(parts[index].name)
+                    if store is not None:
+                        store.put(key, outcome.facts(), outcome.pdf)
+
+            first_phase = [i for i, p in enumerate(parts) if p.phase == 1]
+            second_phase = [i for i, p in enumerate(parts) if p.phase == 2]
+            laid_out = run_parts(first_phase, None)
+            collect(laid_out)
+            stats.seconds["phase 1"] = time.perf_counter() - began
+            placed = _place(parts, layouts, first_phase)
+            pages = {name: p.first + index for p in placed for name, index in p.layout.anchors.items()}
+            pending = run_parts(second_phase, pages)
+            sheets: list[FolioSheet] = []
+            early = _folio_jobs(placed, more=bool(second_phase))
+            sheet_pending = _run_sheets(early, fingerprint, folio_css, store, runner, stats)
+            # the join's process opens what the first phase laid out while the second is laid out
+            warm.prefetch([layouts[index].pdf for index, _, _ in laid_out])
+            collect(pending)
+            stats.seconds["phase 2"] = time.perf_counter() - began
+            placed = _place(parts, layouts, range(len(parts)))
+            late = _folio_jobs(placed[len(first_phase) :], more=False)
+            sheet_pending += _run_sheets(late, fingerprint, folio_css, store, runner, stats)
+            for first, kinds, key, future in sheet_pending:
+                outcome = future.result() if isinstance(future, concurrent.futures.Future) else future
                 if isinstance(outcome, _Failure):
                     _raise(outcome, edition)
-                assert isinstance(outcome, PartLayout)
-                if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
-                    raise Unsupported(f"part {parts[index].name} ends with notes carried onto a blank page")
-                layouts[index] = outcome
-                stats.laid_out.append(parts[index].name)
-                if store is not None:
-                    store.put(key, outcome.facts(), outcome.pdf)
-
-        first_phase = [i for i, p in enumerate(parts) if p.phase == 1]
-        second_phase = [i for i, p in enumerate(parts) if p.phase == 2]
-        collect(run_parts(first_phase, None))
-        stats.seconds["phase 1"] = time.perf_counter() - began
-        placed = _place(parts, layouts, first_phase)
-        pages = {name: part.first + index for part in placed for name, index in part.layout.anchors.items()}
-        pending = run_parts(second_phase, pages)
-        sheets: list[FolioSheet] = []
-        early = _folio_jobs(placed, more=bool(second_phase))
-        sheet_pending = _run_sheets(early, fingerprint, folio_css, store, runner, stats)
-        collect(pending)
-        stats.seconds["phase 2"] = time.perf_counter() - began
-        placed = _place(parts, layouts, range(len(parts)))
-        late = _folio_jobs(placed[len(first_phase) :], more=False)
-        sheet_pending += _run_sheets(late, fingerprint, folio_css, store, runner, stats)
-        for first, kinds, key, future in sheet_pending:
-            outcome = future.result() if isinstance(future, concurrent.futures.Future) else future
-            if isinstance(outcome, _Failure):
-                _raise(outcome, edition)
-            assert isinstance(outcome, bytes)
-            if store is not None and isinstance(future, concurrent.futures.Future):
-                store.put(key, {"first": first, "kinds": kinds}, outcome)
-            sheets.append(FolioSheet(first, kinds, outcome))
-        stats.seconds["folios"] = time.perf_counter() - began
-    except Unsupported as why:
-        log.info("laid out in one piece: %s", why)
-        return None
+                assert isinstance(outcome, bytes)
+                if store is not None and isinstance(future, concurrent.futures.Future):
+                    store.put(key, {"first": first, "kinds": kinds}, outcome)
+                sheets.append(FolioSheet(first, kinds, outcome))
+            stats.seconds["folios"] = time.perf_counter() - began
+        except Unsupported as why:
+            log.info("laid out in one piece: %s", why)
+            return None
+        finally:
+            runner.release()  # the workers end while the PDF is joined, not before
+        starts = tuple(
+            PageStart(part.first + page - 1, block, offset)
+            for part in placed
+            for page, block, offset in part.layout.starts
+        )
+        if on_starts is not None and jobs > 1:
+            joining = _Join(placed, sheets, not options.press, warm.take_joiner())
+            try:
+                on_starts(starts)
+            except BaseException:
+                joining.close()
+                raise
+            data = joining.result()
+        else:  # one job: one process
+            data = join(placed, sheets, tagged=not options.press)
+            if on_starts is not None:
+                on_starts(starts)
+        stats.seconds["join"] = time.perf_counter() - began
+        if store is not None:
+            store.prune()
+        for part in placed:
+            for message in part.layout.messages:
+                log.info("WeasyPrint (%s): %s", part.name, message)
+        total = placed[-1].first + placed[-1].layout.pages - 1
+        log.info("PDF laid out %s", stats.summary())
+        return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)
     finally:
-        runner.close()
-    starts = tuple(
-        PageStart(part.first + page - 1, block, offset)
-        for part in placed
-        for page, block, offset in part.layout.starts
-    )
-    if on_starts is not None and jobs > 1:
-        joining = _Join(placed, sheets, not options.press, warm.take_joiner())
-        try:
-            on_starts(starts)
-        except BaseException:
-            joining.close()
-            raise
-        data = joining.result()
-    else:  # one job: one process
-        data = join(placed, sheets, tagged=not options.press)
-        if on_starts is not None:
-            on_starts(starts)
-    stats.seconds["join"] = time.perf_counter() - began
-    if store is not None:
-        store.prune()
-    for part in placed:
-        for message in part.layout.messages:
-            log.info("WeasyPrint (%s): %s", part.name, message)
-    total = placed[-1].first + placed[-1].layout.pages - 1
-    log.info("PDF laid out %s", stats.summary())
-    return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)
+        runner.close()  # let go before the join (release), the workers have ended meanwhile
 
 
 def _check_phases(parts: Sequence[PartPlan]) -> None:
