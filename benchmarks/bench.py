@@ -11,7 +11,8 @@ For every size and stage it prints the median wall time of a whole fresh process
 imports included), the median time of the stage inside a warm process (after a first,
 discarded run), seconds per PDF page, peak memory (max RSS of the process), and for the
 PDF the share of time spent in this project's own code (model → HTML) versus WeasyPrint.
-It also checks that no footnote landed on a page other than its reference's.
+It also checks that no footnote landed on a page other than its reference's. The processes
+run the library from compiled bytecode, as an installed package does (``bytecode.py``).
 """
 
 from __future__ import annotations

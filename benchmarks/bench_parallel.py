@@ -24,7 +24,8 @@ each time: imports included).
 The first line also says how much work two busy processes do at once, relative to one alone
 (:func:`core_scaling`): 2.0 on two real cores, less where a virtual machine's cores share one.
 
-Medians are printed. It is a benchmark, not a test: it asserts nothing.
+Medians are printed. The processes run the library from compiled bytecode, as an installed
+package does (``bytecode.py``). It is a benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations

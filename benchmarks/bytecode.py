@@ -20,10 +20,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "edition"
 
 
-def use_compiled_bytecode(folder: Path) -> None:
+def use_compiled_bytecode(folder: Path, package: Path = PACKAGE) -> None:
     """Compile the library into ``folder``; this process and every one it starts read it there."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
     sys.pycache_prefix = str(folder)
-    if not compileall.compile_dir(str(PACKAGE), quiet=1):
-        raise SystemExit(f"could not compile {PACKAGE}")
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise SystemExit(f"could not compile {package}")

@@ -2,6 +2,7 @@
 
     python benchmarks/share.py                       # the interview, N = 1, 10; 3 runs
     python benchmarks/share.py --sizes 0,1,10,100 --runs 3
+    python benchmarks/share.py --sizes 10 --src ../other-checkout/src   # another version
 
 Each run is one cold build, as an editor types it: a fresh Python process that imports the
 library and calls ``edition.build`` (all three formats, no layout cache; a long book's PDF
@@ -17,7 +18,8 @@ this project's code are printed, medians over the runs:
   process was running WeasyPrint, over that whole time: what the project adds to the time
   an editor waits, where the work of both overlaps.
 
-It is a benchmark, not a test: it asserts nothing.
+The processes run the library from compiled bytecode, as an installed package does
+(``bytecode.py``). It is a benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def child(source: str, out: str) -> None:
     def metered_python(main: str) -> subprocess.Popen[bytes]:
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT / "src"), str(BENCHMARKS), environment.get("PYTHONPATH")) if p
+            p
+            for p in (environment.get("PYTHONPATH"), str(BENCHMARKS))
+            if p  # the library's src first
         )
         return subprocess.Popen(
             [sys.executable, "-c", f"import sys, meter; sys.exit(meter.child_main({main!r}))"],
@@ -79,12 +83,10 @@ def _gaps(intervals: list[tuple[float, float]], begin: float, end: float) -> lis
     return [(start, length) for start, length in gaps if length > 0]
 
 
-def measure(source: Path, work: Path) -> dict[str, Any]:
+def measure(source: Path, work: Path, src: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=work) as records:
         environment = {**os.environ, "EDITION_METER_DIR": records}
-        environment["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT / "src"), environment.get("PYTHONPATH")) if p
-        )
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), environment.get("PYTHONPATH")) if p)
         begin = time.monotonic()
         completed = subprocess.run(
             [sys.executable, __file__, "--child", str(source), str(work / "out")],
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="0,1,10", help="0 = the interview; N = a book of N chapters")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--gaps", action="store_true", help="say when no WeasyPrint ran (first run)")
+    parser.add_argument(
+        "--src", type=Path, default=ROOT / "src", help="the library to measure (another checkout's src)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -133,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        use_compiled_bytecode(work / "bytecode")
+        use_compiled_bytecode(work / "bytecode", args.src / "edition")
         for size in [int(s) for s in args.sizes.split(",")]:
             source = SOURCE if size == 0 else work / f"book-{size}.xml"
             if size:
                 source.write_bytes(generate(size))
-            rows = [measure(source, work) for _ in range(args.runs)]
+            rows = [measure(source, work, args.src) for _ in range(args.runs)]
 
             def median(key: str, rows: list[dict[str, Any]] = rows) -> float:
                 return statistics.median(row[key] for row in rows)

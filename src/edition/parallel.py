@@ -38,10 +38,13 @@ the date, the fonts, WeasyPrint's version and this code). A rebuild lays out onl
 changed and joins the rest from the cache; the result is byte-identical to a clean
 build. A missing, stale or corrupt cache entry is simply laid out again.
 
-Processes: a layout worker and the join's process are started before the book is planned
-(:class:`_Warm`), so that their imports overlap the planning; parts found in the cache are
-handed to the join's process while the changed ones are laid out, and it opens them
-meanwhile. The join itself runs while the caller renders the web page and the EPUB.
+Processes: the layout workers (one for a rebuild) and the join's process are started before
+the book is planned (:class:`_Warm`), so that their imports overlap the planning, and each
+part goes to a worker as soon as its HTML is written. The join's process opens parts before
+the join: those found in the cache while the changed ones are laid out, and those of the
+first phase while the second is laid out. The workers are ended as soon as the last layout
+is back, not waited for; the join itself runs while the caller renders the web page and
+the EPUB.
 
 WeasyPrint internals used (reading only): ``Page._page_box`` to see which pages carry a
 folio box (:func:`_has_folio`) and whether a part ends on a blank page, as
@@ -1642,33 +1645,23 @@ class _Runner:
         except (OSError, EOFError, pickle.UnpicklingError) as error:
             return _Failure(f"a layout process ended unexpectedly ({type(error).__name__})", None)
 
-    def release(self) -> None:
-        """Let the workers go: each ends at the end of its input, on its own (see :meth:`close`).
+    def close(self) -> None:
+        """End the workers at once.
 
-        Why not wait for them here: a worker takes 0.3-0.7 s to free WeasyPrint's memory
-        and end, which the build need not wait for before it joins the PDF.
+        Why at once, and by a signal, rather than letting each end at the end of its input:
+        once every layout is back a worker has nothing left to do but free WeasyPrint's
+        memory, which took 0.3-0.7 s at N = 100 while the build waited to join the PDF;
+        ended by the system, its memory is free at once (the join's process is stopped the
+        same way once it has answered). After a failure, layouts still running are not
+        waited for either.
         """
+        for process in [*self.processes, *self.warm]:  # a warm one left: every part was cached
+            _stop(process, grace=0)
+        self.processes.clear()
+        self.warm.clear()
         if self.threads is not None:
             self.threads.shutdown(wait=True, cancel_futures=True)
             self.threads = None
-        for process in self.processes:
-            for stream in (process.stdin, process.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
-            with contextlib.suppress(AttributeError, OSError):  # not on every system
-                # what is left of its work (freeing memory) yields the cores to the join and the build
-                os.setpriority(os.PRIO_PROCESS, process.pid, 19)
-        for process in self.warm:  # never needed: every part came from the cache
-            _stop(process, grace=0)
-        self.warm.clear()
-
-    def close(self) -> None:
-        """:meth:`release`, then wait for the workers to end (kill one that has not, 30 s on)."""
-        self.release()
-        for process in self.processes:
-            _stop(process, grace=30)
-        self.processes.clear()
 
 
 def _stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
@@ -1982,114 +1975,111 @@ def _print_book(
     fingerprint = _fingerprint(config, probe)
     folio_css = styles.folios_only(options.press)
     runner = _Runner(config, jobs, warm.take_workers())
+    stats.seconds["plan"] = time.perf_counter() - began
     try:
-        stats.seconds["plan"] = time.perf_counter() - began
-        try:
-            layouts: dict[int, PartLayout] = {}
+        layouts: dict[int, PartLayout] = {}
 
-            def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
-                """Each part not in the cache goes to a worker as soon as its HTML is written:
-                serialising them all first kept both cores idle for 0.5-1 s at N = 100."""
-                pending: list[tuple[int, str, Any]] = []
-                cached: list[bytes] = []
-                for index in indices:
-                    part = parts[index]
-                    html = part.html(pages)
-                    part.tree = h("html")  # serialised: the copy of the book is not needed any more
-                    key = _key(
-                        fingerprint,
-                        "part",
-                        html,
-                        *part.css,
-                        str(part.continues_group),
-                        _files_referenced(html, folder),
-                    )
-                    hit = store.get(key) if store is not None else None
-                    if hit is not None:
-                        with contextlib.suppress(KeyError, TypeError, ValueError):
-                            layouts[index] = PartLayout.from_facts(hit[0], hit[1])
-                            stats.cached.append(part.name)
-                            cached.append(hit[1])
-                            continue
-                    args = ("part", html, part.css, part.continues_group)
-                    pending.append((index, key, runner.submit([args], more=len(indices) > 1)[0]))
-                warm.prefetch(cached)
-                return pending
+        def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
+            """Each part not in the cache goes to a worker as soon as its HTML is written:
+            serialising them all first kept both cores idle for 0.5-1 s at N = 100."""
+            pending: list[tuple[int, str, Any]] = []
+            cached: list[bytes] = []
+            for index in indices:
+                part = parts[index]
+                html = part.html(pages)
+                part.tree = h("html")  # serialised: the copy of the book is not needed any more
+                key = _key(
+                    fingerprint,
+                    "part",
+                    html,
+                    *part.css,
+                    str(part.continues_group),
+                    _files_referenced(html, folder),
+                )
+                hit = store.get(key) if store is not None else None
+                if hit is not None:
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        layouts[index] = PartLayout.from_facts(hit[0], hit[1])
+                        stats.cached.append(part.name)
+                        cached.append(hit[1])
+                        continue
+                args = ("part", html, part.css, part.continues_group)
+                pending.append((index, key, runner.submit([args], more=len(indices) > 1)[0]))
+            warm.prefetch(cached)
+            return pending
 
-            def collect(pending: list[tuple[int, str, Any]]) -> None:
-                for index, key, future in pending:
-                    outcome = future.result()
-                    if isinstance(outcome, _Failure):
-                        _raise(outcome, edition)
-                    assert isinstance(outcome, PartLayout)
-                    if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
-                        name = parts[index].name
-                        raise Unsupported(f"part {name} ends with notes carried onto a blank page")
-                    layouts[index] = outcome
-                    stats.laid_out.append(parts[index].name)
-                    if store is not None:
-                        store.put(key, outcome.facts(), outcome.pdf)
-
-            first_phase = [i for i, p in enumerate(parts) if p.phase == 1]
-            second_phase = [i for i, p in enumerate(parts) if p.phase == 2]
-            laid_out = run_parts(first_phase, None)
-            collect(laid_out)
-            stats.seconds["phase 1"] = time.perf_counter() - began
-            placed = _place(parts, layouts, first_phase)
-            pages = {name: p.first + index for p in placed for name, index in p.layout.anchors.items()}
-            pending = run_parts(second_phase, pages)
-            sheets: list[FolioSheet] = []
-            early = _folio_jobs(placed, more=bool(second_phase))
-            sheet_pending = _run_sheets(early, fingerprint, folio_css, store, runner, stats)
-            # the join's process opens what the first phase laid out while the second is laid out
-            warm.prefetch([layouts[index].pdf for index, _, _ in laid_out])
-            collect(pending)
-            stats.seconds["phase 2"] = time.perf_counter() - began
-            placed = _place(parts, layouts, range(len(parts)))
-            late = _folio_jobs(placed[len(first_phase) :], more=False)
-            sheet_pending += _run_sheets(late, fingerprint, folio_css, store, runner, stats)
-            for first, kinds, key, future in sheet_pending:
-                outcome = future.result() if isinstance(future, concurrent.futures.Future) else future
+        def collect(pending: list[tuple[int, str, Any]]) -> None:
+            for index, key, future in pending:
+                outcome = future.result()
                 if isinstance(outcome, _Failure):
                     _raise(outcome, edition)
-                assert isinstance(outcome, bytes)
-                if store is not None and isinstance(future, concurrent.futures.Future):
-                    store.put(key, {"first": first, "kinds": kinds}, outcome)
-                sheets.append(FolioSheet(first, kinds, outcome))
-            stats.seconds["folios"] = time.perf_counter() - began
-        except Unsupported as why:
-            log.info("laid out in one piece: %s", why)
-            return None
-        finally:
-            runner.release()  # the workers end while the PDF is joined, not before
-        starts = tuple(
-            PageStart(part.first + page - 1, block, offset)
-            for part in placed
-            for page, block, offset in part.layout.starts
-        )
-        if on_starts is not None and jobs > 1:
-            joining = _Join(placed, sheets, not options.press, warm.take_joiner())
-            try:
-                on_starts(starts)
-            except BaseException:
-                joining.close()
-                raise
-            data = joining.result()
-        else:  # one job: one process
-            data = join(placed, sheets, tagged=not options.press)
-            if on_starts is not None:
-                on_starts(starts)
-        stats.seconds["join"] = time.perf_counter() - began
-        if store is not None:
-            store.prune()
-        for part in placed:
-            for message in part.layout.messages:
-                log.info("WeasyPrint (%s): %s", part.name, message)
-        total = placed[-1].first + placed[-1].layout.pages - 1
-        log.info("PDF laid out %s", stats.summary())
-        return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)
+                assert isinstance(outcome, PartLayout)
+                if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
+                    name = parts[index].name
+                    raise Unsupported(f"part {name} ends with notes carried onto a blank page")
+                layouts[index] = outcome
+                stats.laid_out.append(parts[index].name)
+                if store is not None:
+                    store.put(key, outcome.facts(), outcome.pdf)
+
+        first_phase = [i for i, p in enumerate(parts) if p.phase == 1]
+        second_phase = [i for i, p in enumerate(parts) if p.phase == 2]
+        laid_out = run_parts(first_phase, None)
+        collect(laid_out)
+        stats.seconds["phase 1"] = time.perf_counter() - began
+        placed = _place(parts, layouts, first_phase)
+        pages = {name: p.first + index for p in placed for name, index in p.layout.anchors.items()}
+        pending = run_parts(second_phase, pages)
+        sheets: list[FolioSheet] = []
+        early = _folio_jobs(placed, more=bool(second_phase))
+        sheet_pending = _run_sheets(early, fingerprint, folio_css, store, runner, stats)
+        # the join's process opens what the first phase laid out while the second is laid out
+        warm.prefetch([layouts[index].pdf for index, _, _ in laid_out])
+        collect(pending)
+        stats.seconds["phase 2"] = time.perf_counter() - began
+        placed = _place(parts, layouts, range(len(parts)))
+        late = _folio_jobs(placed[len(first_phase) :], more=False)
+        sheet_pending += _run_sheets(late, fingerprint, folio_css, store, runner, stats)
+        for first, kinds, key, future in sheet_pending:
+            outcome = future.result() if isinstance(future, concurrent.futures.Future) else future
+            if isinstance(outcome, _Failure):
+                _raise(outcome, edition)
+            assert isinstance(outcome, bytes)
+            if store is not None and isinstance(future, concurrent.futures.Future):
+                store.put(key, {"first": first, "kinds": kinds}, outcome)
+            sheets.append(FolioSheet(first, kinds, outcome))
+        stats.seconds["folios"] = time.perf_counter() - began
+    except Unsupported as why:
+        log.info("laid out in one piece: %s", why)
+        return None
     finally:
-        runner.close()  # let go before the join (release), the workers have ended meanwhile
+        runner.close()  # the workers are ended before the join, not waited for
+    starts = tuple(
+        PageStart(part.first + page - 1, block, offset)
+        for part in placed
+        for page, block, offset in part.layout.starts
+    )
+    if on_starts is not None and jobs > 1:
+        joining = _Join(placed, sheets, not options.press, warm.take_joiner())
+        try:
+            on_starts(starts)
+        except BaseException:
+            joining.close()
+            raise
+        data = joining.result()
+    else:  # one job: one process
+        data = join(placed, sheets, tagged=not options.press)
+        if on_starts is not None:
+            on_starts(starts)
+    stats.seconds["join"] = time.perf_counter() - began
+    if store is not None:
+        store.prune()
+    for part in placed:
+        for message in part.layout.messages:
+            log.info("WeasyPrint (%s): %s", part.name, message)
+    total = placed[-1].first + placed[-1].layout.pages - 1
+    log.info("PDF laid out %s", stats.summary())
+    return ParallelResult(PrintResult(data, total, starts, stats.summary()), stats)
 
 
 def _check_phases(parts: Sequence[PartPlan]) -> None:
