@@ -540,20 +540,12 @@ def test_parts_opened_before_the_join_make_the_same_pdf(
     assert delivered == [joined]
 
 
-def test_the_first_phase_is_opened_and_the_workers_let_go_before_the_join(
+def test_the_layout_workers_are_ended_not_waited_for_before_the_join(
     screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full build hands the join's process the first phase's parts while the parts with page
-    references are laid out, and ends the layout workers as soon as the last layout is back,
-    without waiting for them to free their memory: the same PDF, and every process has ended
+    """Once the last layout is back, the layout workers are ended at once (not waited for while
+    they free their memory) and the join begins: the same PDF, and every process has ended
     with the build."""
-    handed: list[list[bytes]] = []
-    original_prefetch = parallel._Warm.prefetch
-
-    def prefetch(self: parallel._Warm, parts: list[bytes]) -> None:
-        handed.append(list(parts))
-        original_prefetch(self, parts)
-
     started: list[tuple[str, subprocess.Popen[bytes]]] = []
     original_python = parallel._python
 
@@ -574,17 +566,12 @@ def test_the_first_phase_is_opened_and_the_workers_let_go_before_the_join(
         assert workers and all(process.returncode is not None for process in workers)
         events.append("join")
 
-    monkeypatch.setattr(parallel._Warm, "prefetch", prefetch)
     monkeypatch.setattr(parallel, "_python", remember)
     monkeypatch.setattr(parallel, "_stop", stop)
     done = parallel.print_book(
         screen.book, when=source_date(screen.book), jobs=2, min_parts=2, cache=tmp_path, on_starts=on_starts
     )
     assert done is not None and done.result.pdf == screen.joined_result.result.pdf
-    laid_out = [part for part in handed if part]
-    assert len(laid_out) == 1, "the first phase's parts, handed over once"
-    first_phase = laid_out[0]
-    assert 0 < len(first_phase) < done.stats.parts  # the parts with page references come later
     assert events == ["stop _worker_main", "stop _worker_main", "join", "stop _join_main"]
     assert all(process.returncode is not None for _, process in started)
 
