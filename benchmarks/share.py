@@ -50,11 +50,9 @@ def child(source: str, out: str) -> None:
     import edition.parallel as parallel
 
     def metered_python(main: str) -> subprocess.Popen[bytes]:
-        environment = dict(os.environ)
+        environment = dict(os.environ)  # its PYTHONPATH starts with the library measured (measure)
         environment["PYTHONPATH"] = os.pathsep.join(
-            p
-            for p in (environment.get("PYTHONPATH"), str(BENCHMARKS))
-            if p  # the library's src first
+            p for p in (environment.get("PYTHONPATH"), str(BENCHMARKS)) if p
         )
         return subprocess.Popen(
             [sys.executable, "-c", f"import sys, meter; sys.exit(meter.child_main({main!r}))"],
@@ -73,11 +71,11 @@ def _gaps(intervals: list[tuple[float, float]], begin: float, end: float) -> lis
     gaps: list[tuple[float, float]] = []
     reach = begin
     for start, stop in sorted(intervals):
-        if start > reach:
-            gaps.append((reach, min(start, end) - reach))
-        reach = max(reach, stop)
-        if reach >= end:
+        if start >= end:
             break
+        if start > reach:
+            gaps.append((reach, start - reach))
+        reach = max(reach, stop)
     if reach < end:
         gaps.append((reach, end - reach))
     return [(start, length) for start, length in gaps if length > 0]

@@ -38,12 +38,12 @@ the date, the fonts, WeasyPrint's version and this code). A rebuild lays out onl
 changed and joins the rest from the cache; the result is byte-identical to a clean
 build. A missing, stale or corrupt cache entry is simply laid out again.
 
-Processes: the layout workers (one for a rebuild) and the join's process are started before
-the book is planned (:class:`_Warm`), so that their imports overlap the planning, and each
-part goes to a worker as soon as its HTML is written. Parts found in the cache are handed to
-the join's process while the changed ones are laid out, and it opens them meanwhile. (Parts
-laid out in the first phase are not: opened while the second phase is laid out, they
-raised the build's peak memory at N = 100 from 820 to 949 MiB, for about a second.) The
+Processes: a layout worker and the join's process are started before the book is planned
+(:class:`_Warm`), so that their imports overlap the planning, and each part goes to a
+worker as soon as its HTML is written. Parts found in the cache are handed to the join's
+process while the changed ones are laid out, and it opens them meanwhile. (Parts laid out
+in the first phase are not: opened while the second phase is laid out, they raised the
+build's peak memory at N = 100 from 820 to 949 MiB, for about a second of the join.) The
 workers are ended as soon as the last layout is back, not waited for; the join itself runs
 while the caller renders the web page and the EPUB.
 
@@ -1062,11 +1062,6 @@ class PartCache:
                         path.unlink()
 
 
-def _store_folder(cache: Path, profile: str, trim: str) -> Path:
-    """Where the cache keeps the parts of one profile and trim size."""
-    return cache / f"pdf-{profile}-{trim}"
-
-
 def _fingerprint(config: LayoutConfig, layouter: Layouter) -> hashlib._Hash:
     """What every cached layout of this book depends on besides its own HTML.
 
@@ -1593,7 +1588,7 @@ class _Runner:
     and unlike fork they inherit no half-initialised font machinery.
     """
 
-    def __init__(self, config: LayoutConfig, jobs: int, warm: Sequence[subprocess.Popen[bytes]] = ()) -> None:
+    def __init__(self, config: LayoutConfig, jobs: int, warm: subprocess.Popen[bytes] | None = None) -> None:
         self.config = config
         self.jobs = jobs
         self.threads: concurrent.futures.ThreadPoolExecutor | None = None
@@ -1601,16 +1596,20 @@ class _Runner:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.lock = threading.Lock()
         self.inline = False
-        self.warm = list(warm)
-        """Workers started before the book was planned, and configured (see :class:`_Warm`):
-        the first threads take them."""
+        self.warm = warm
+        """A worker started before the book was planned and configured (see :class:`_Warm`): the
+        first thread takes it."""
 
     def submit(
         self, batch: Sequence[tuple[Any, ...]], *, more: bool = False
     ) -> list[concurrent.futures.Future[Any]]:
         """Lay out ``batch``; ``more``: other layouts may follow at once (workers are worth starting)."""
         # one layout goes to the warm worker too: this process then never imports WeasyPrint
-        if self.threads is None and self.jobs > 1 and (len(batch) > 1 or more or (batch and self.warm)):
+        if (
+            self.threads is None
+            and self.jobs > 1
+            and (len(batch) > 1 or more or (batch and self.warm is not None))
+        ):
             self.threads = concurrent.futures.ThreadPoolExecutor(
                 self.jobs, thread_name_prefix="edition-layout"
             )
@@ -1631,7 +1630,7 @@ class _Runner:
         process: subprocess.Popen[bytes] | None = getattr(self.local, "process", None)
         if process is None:
             with self.lock:
-                process = self.warm.pop(0) if self.warm else None
+                process, self.warm = self.warm, None
             if process is None:
                 process = _python("_worker_main")
                 assert process.stdin is not None
@@ -1656,10 +1655,12 @@ class _Runner:
         same way once it has answered). After a failure, layouts still running are not
         waited for either.
         """
-        for process in [*self.processes, *self.warm]:  # a warm one left: every part was cached
+        for process in self.processes:
             _stop(process, grace=0)
         self.processes.clear()
-        self.warm.clear()
+        if self.warm is not None:  # never needed: every part came from the cache
+            _stop(self.warm, grace=0)
+            self.warm = None
         if self.threads is not None:
             self.threads.shutdown(wait=True, cancel_futures=True)
             self.threads = None
@@ -1694,42 +1695,35 @@ def _python(main: str) -> subprocess.Popen[bytes]:
 
 
 class _Warm:
-    """Layout workers and the join's process, started before the book is planned.
+    """A layout worker and the join's process, started before the book is planned.
 
     Why: each is a fresh interpreter, and a layout worker's first second goes to importing
     WeasyPrint. Started before the plan (a second or two of this process's time on a long
     book), they import meanwhile; a rebuild that lays out one changed part then finds its
     worker ready, and the join's process opens the cached parts (:meth:`prefetch`) while
     that part is laid out. Measured on 2 cores at N = 100, a rebuild after a one-note
-    change as a fresh process: median 11.9 s against 13.2 s before (10 runs each). A
-    rebuild starts one worker early (most parts come from the cache); a first build, with
-    every part to lay out, starts all ``workers``, whose imports then use the cores the
-    plan leaves idle, rather than each starting once the plan is made. (On two cores the
-    plan and the first worker keep both busy either way: no difference was measurable.)
-    What is not taken is stopped by :meth:`close`.
+    change as a fresh process: median 11.9 s against 13.2 s before (10 runs each). What is
+    not taken is stopped by :meth:`close`.
     """
 
-    def __init__(self, jobs: int, *, join: bool, workers: int = 1) -> None:
-        self.workers: list[subprocess.Popen[bytes]] = []
-        self.joiner = None
+    def __init__(self, jobs: int, *, join: bool) -> None:
+        self.worker = self.joiner = None
         self.configured = False
         if jobs > 1:
-            for _ in range(min(workers, jobs)):
-                worker = self._start("_worker_main")
-                if worker is not None:
-                    self.workers.append(worker)
+            self.worker = self._start("_worker_main")
             self.joiner = self._start("_join_main") if join else None
 
     def configure(self, config: LayoutConfig) -> None:
-        """Send the workers their configuration, as soon as it is known (before the plan)."""
-        for worker in list(self.workers):
-            try:
-                assert worker.stdin is not None
-                _send(worker.stdin, config)
-            except OSError:  # it has died: the runner starts its own
-                _stop(worker, grace=0)
-                self.workers.remove(worker)
-        self.configured = True
+        """Send the worker its configuration, as soon as it is known (before the plan)."""
+        if self.worker is None:
+            return
+        try:
+            assert self.worker.stdin is not None
+            _send(self.worker.stdin, config)
+            self.configured = True
+        except OSError:  # it has died: the runner starts its own
+            _stop(self.worker, grace=0)
+            self.worker = None
 
     @staticmethod
     def _start(main: str) -> subprocess.Popen[bytes] | None:
@@ -1749,22 +1743,20 @@ class _Warm:
             _stop(self.joiner, grace=0)
             self.joiner = None
 
-    def take_workers(self) -> list[subprocess.Popen[bytes]]:
-        """The workers, configured (see :meth:`configure`); none if they were not."""
-        workers, self.workers = self.workers, []
-        if not self.configured:
-            for worker in workers:
-                _stop(worker, grace=0)
-            return []
-        return workers
+    def take_worker(self) -> subprocess.Popen[bytes] | None:
+        """The worker, configured (see :meth:`configure`), or ``None``."""
+        worker, self.worker = self.worker, None
+        if worker is not None and not self.configured:
+            _stop(worker, grace=0)
+            return None
+        return worker
 
     def take_joiner(self) -> subprocess.Popen[bytes] | None:
         joiner, self.joiner = self.joiner, None
         return joiner
 
     def close(self) -> None:
-        workers, self.workers = self.workers, []
-        for process in (*workers, self.take_joiner()):
+        for process in (self.take_worker(), self.take_joiner()):
             if process is not None:
                 _stop(process, grace=0)
 
@@ -1921,8 +1913,7 @@ def print_book(
     if 3 + len(edition.divisions) + sum(isinstance(b, Division) for b in edition.body.blocks) < min_parts:
         return None
     jobs = max(1, jobs if jobs is not None else default_jobs())
-    rebuild = cache is not None and any(_store_folder(cache, profile, trim).glob("*.pdf"))
-    warm = _Warm(jobs, join=on_starts is not None, workers=1 if rebuild else jobs)
+    warm = _Warm(jobs, join=on_starts is not None)
     try:
         return _print_book(edition, warm, profile, when, trim, jobs, cache, min_parts, on_starts)
     finally:
@@ -1973,17 +1964,17 @@ def _print_book(
     if len(parts) < min_parts:
         return None
     stats = BuildStats(parts=len(parts), jobs=jobs)
-    store = PartCache(_store_folder(cache, profile, trim)) if cache is not None else None
+    store = PartCache(cache / f"pdf-{profile}-{trim}") if cache is not None else None
     fingerprint = _fingerprint(config, probe)
     folio_css = styles.folios_only(options.press)
-    runner = _Runner(config, jobs, warm.take_workers())
+    runner = _Runner(config, jobs, warm.take_worker())
     stats.seconds["plan"] = time.perf_counter() - began
     try:
         layouts: dict[int, PartLayout] = {}
 
         def run_parts(indices: Sequence[int], pages: dict[str, int] | None) -> list[tuple[int, str, Any]]:
-            """Each part not in the cache goes to a worker as soon as its HTML is written:
-            serialising them all first kept both cores idle for 0.5-1 s at N = 100."""
+            """Each part not in the cache goes to a worker as soon as its HTML is written: the first
+            layouts need not wait for the other parts to be serialised."""
             pending: list[tuple[int, str, Any]] = []
             cached: list[bytes] = []
             for index in indices:
@@ -2017,8 +2008,7 @@ def _print_book(
                     _raise(outcome, edition)
                 assert isinstance(outcome, PartLayout)
                 if outcome.blank_end and index != len(parts) - 1:  # the book's end is the part's
-                    name = parts[index].name
-                    raise Unsupported(f"part {name} ends with notes carried onto a blank page")
+                    raise Unsupported(f"part {parts[index].name} ends with notes carried onto a blank page")
                 layouts[index] = outcome
                 stats.laid_out.append(parts[index].name)
                 if store is not None:
@@ -2029,7 +2019,7 @@ def _print_book(
         collect(run_parts(first_phase, None))
         stats.seconds["phase 1"] = time.perf_counter() - began
         placed = _place(parts, layouts, first_phase)
-        pages = {name: p.first + index for p in placed for name, index in p.layout.anchors.items()}
+        pages = {name: part.first + index for part in placed for name, index in part.layout.anchors.items()}
         pending = run_parts(second_phase, pages)
         sheets: list[FolioSheet] = []
         early = _folio_jobs(placed, more=bool(second_phase))
