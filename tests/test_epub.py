@@ -51,11 +51,16 @@ PNG = bytes.fromhex(
     "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
 
-#: The files of the interview's EPUB, in the order the zip holds them.
+#: The files of the interview's EPUB, in the order the zip holds them: ``mimetype`` first
+#: (OCF), then what is known before the documents are rendered (compressed meanwhile), the
+#: documents in reading order, then what ebooklib writes.
 INTERVIEW_FILES = [
     "mimetype",
-    "META-INF/container.xml",
-    "EPUB/content.opf",
+    "EPUB/assets/base.css",
+    "EPUB/assets/epub.css",
+    "EPUB/assets/fonts/EBGaramond.ttf",
+    "EPUB/assets/fonts/EBGaramond-Italic.ttf",
+    "EPUB/images/cover.svg",
     "EPUB/cover.xhtml",
     "EPUB/titlepage.xhtml",
     "EPUB/nav.xhtml",
@@ -66,12 +71,9 @@ INTERVIEW_FILES = [
     "EPUB/registers.xhtml",
     "EPUB/colophon.xhtml",
     "EPUB/font-licence.xhtml",
+    "META-INF/container.xml",
+    "EPUB/content.opf",
     "EPUB/toc.ncx",
-    "EPUB/assets/base.css",
-    "EPUB/assets/epub.css",
-    "EPUB/assets/fonts/EBGaramond.ttf",
-    "EPUB/assets/fonts/EBGaramond-Italic.ttf",
-    "EPUB/images/cover.svg",
 ]
 
 #: Documents that hold the text itself (front, body, back), as opposed to what surrounds it.

@@ -24,9 +24,10 @@ reading system with pop-up notes supports (a reference and its note in one docum
 one that leaves no empty "Notes" page in Apple Books, which hides footnote asides from the
 flow. Reading systems without pop-ups show the notes after the section, each with a link back.
 
-The zip is made byte for byte reproducible: ebooklib writes the package (OPF, container),
-then :func:`normalise_zip` rewrites the archive with a fixed order, ``mimetype`` first and
-stored, and every timestamp taken from ``when`` (never the clock).
+The zip is made byte for byte reproducible (:class:`edition.archive.ReproducibleZip`):
+``mimetype`` first and stored, then the style sheets, fonts and images, compressed while the
+documents are rendered, then the documents, then what ebooklib writes around them (container,
+OPF, NCX) in ebooklib's order; every timestamp is taken from ``when`` (never the clock).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import cast
 from lxml import etree
 
 from edition import sections
+from edition.archive import ReproducibleZip
 from edition.errors import RenderError
 from edition.html import (
     ENTITY_LABELS,
@@ -84,7 +86,10 @@ _LOCAL_LINKS = etree.XPath("//a[starts-with(@href, '#')]")
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
 SVG_NS = "http://www.w3.org/2000/svg"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
-OPF_PATH = "EPUB/content.opf"
+#: The folder ebooklib puts the book's files in, inside the zip.
+CONTENT_FOLDER = "EPUB/"
+OPF_PATH = f"{CONTENT_FOLDER}content.opf"
+MIMETYPE = b"application/epub+zip"
 
 #: The conformance claim of EPUB Accessibility 1.1, exactly as the specification spells it.
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
@@ -97,9 +102,6 @@ _IMAGE_TYPES: tuple[tuple[bytes, str, str], ...] = (
     (b"GIF89a", "image/gif", ".gif"),
 )
 _W3CDTF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-#: The earliest and latest times a zip entry can record.
-_ZIP_MIN = datetime(1980, 1, 1, tzinfo=UTC)
-_ZIP_MAX = datetime(2107, 12, 31, 23, 59, 58, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -230,8 +232,9 @@ class EpubRenderer(HtmlRenderer):
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self) -> dict[str, bytes]:
-        """Every content document as XHTML bytes, keyed by file name, in reading order.
+    def render(self, on_document: Callable[[str, bytes], None] | None = None) -> dict[str, bytes]:
+        """Every content document as XHTML bytes, keyed by file name, in reading order;
+        ``on_document(file, data)`` is called with each as soon as it is serialised.
 
         Which document holds each id is known only once all are rendered, so links are
         written ``#id`` and then pointed at the right document (:meth:`_point_links`). A
@@ -250,7 +253,12 @@ class EpubRenderer(HtmlRenderer):
             trees["nav.xhtml"] = self.nav_document()  # its page list needs the anchors
         else:
             trees = self._render_all()
-        return {file: serialise(tree) for file, tree in trees.items()}
+        documents: dict[str, bytes] = {}
+        for file, tree in trees.items():
+            documents[file] = serialise(tree)
+            if on_document is not None:
+                on_document(file, documents[file])
+        return documents
 
     def _point_links(self, trees: dict[str, Element]) -> None:
         """``#id`` → ``file.xhtml#id`` where the id is in another document (as :meth:`href` does)."""
@@ -957,8 +965,11 @@ def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, s
     return pairs
 
 
-def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime) -> bytes:
-    """The EPUB: ebooklib writes the package, :func:`normalise_zip` makes the archive reproducible."""
+def package(
+    renderer: EpubRenderer, documents: dict[str, bytes], resources: list[Resource], when: datetime
+) -> bytes:
+    """ebooklib's archive of the book: its package document, container and NCX around the
+    ``documents`` and ``resources``, every file stored (:func:`finish_zip` compresses)."""
     from ebooklib import epub
 
     edition = renderer.edition
@@ -1037,7 +1048,7 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
             uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml", content=renderer.ncx()
         )
     )
-    for resource in renderer.resources():
+    for resource in resources:
         if resource.id == "cover-image":
             item = epub.EpubCover(uid=resource.id, file_name=resource.file)
             item.media_type = resource.media_type
@@ -1064,14 +1075,14 @@ def package(renderer: EpubRenderer, documents: dict[str, bytes], when: datetime)
         "mtime": when,
         "epub3_landmark": False,
         "epub3_pages": False,
-        "compresslevel": 0,  # an intermediate zip: normalise_zip compresses each file once
+        "compresslevel": 0,  # an intermediate zip: finish_zip compresses each file once
     }
     with warnings.catch_warnings():
         # ebooklib warns that it will raise in future just before it re-raises an OSError; the
         # error itself is what matters (and filterwarnings=error would hide it behind the warning).
         warnings.filterwarnings("ignore", message="In the future throwing exceptions", category=UserWarning)
         epub.write_epub(buffer, book, options)
-    return normalise_zip(buffer.getvalue(), when, renderer.language, direction)
+    return buffer.getvalue()
 
 
 def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
@@ -1083,33 +1094,28 @@ def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-def zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
-    """``when`` (UTC) as a zip entry's date and time, kept within the range zip can record."""
-    moment = min(max(when.astimezone(UTC), _ZIP_MIN), _ZIP_MAX)
-    even_second = moment.second - moment.second % 2  # zip records seconds in twos
-    return moment.year, moment.month, moment.day, moment.hour, moment.minute, even_second
+def finish_zip(written: bytes, archive: ReproducibleZip, language: str, direction: str | None) -> bytes:
+    """The reproducible EPUB: what ``archive`` already holds (``mimetype``, resources,
+    documents), then the rest of ebooklib's archive ``written``, in ebooklib's (fixed) order.
 
-
-def normalise_zip(data: bytes, when: datetime, language: str, direction: str | None) -> bytes:
-    """Rewrite ebooklib's archive reproducibly: ``mimetype`` first and stored, then the files in
-    ebooklib's (fixed) order, every entry with the same timestamp and permissions."""
-    stamp = zip_time(when)
-    output = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
+    Each file added early must be in ebooklib's archive with the same bytes: the package
+    document lists exactly what ebooklib wrote.
+    """
+    with zipfile.ZipFile(io.BytesIO(written)) as source:
         names = source.namelist()
-        if "mimetype" not in names:
-            raise RenderError("ebooklib wrote no mimetype entry")
-        for name in ["mimetype", *(n for n in names if n != "mimetype")]:
-            content = source.read(name)
-            if name == OPF_PATH:
-                content = finish_opf(content, language, direction)
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.create_system = 3  # unix, whatever system builds it
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
-            # zlib's default level: at 9 a long book's EPUB is 1 % smaller and takes half as long again
-            target.writestr(info, content, compresslevel=None if name == "mimetype" else 6)
-    return output.getvalue()
+        for name, early in archive.contents.items():
+            if name not in names or source.read(name) != early:
+                raise RenderError(
+                    f"ebooklib's archive does not hold {name!r} as given to it",
+                    hint="a bug in the edition library or ebooklib; please report it",
+                )
+        for name in names:
+            if name not in archive.contents:
+                content = source.read(name)
+                if name == OPF_PATH:
+                    content = finish_opf(content, language, direction)
+                archive.add(name, content)
+    return archive.close()
 
 
 def render_epub(
@@ -1125,14 +1131,20 @@ def render_epub(
         when = when.replace(tzinfo=UTC)
     when = when.astimezone(UTC).replace(microsecond=0)
     renderer = EpubRenderer(edition, pictures, page_starts)
-    documents = renderer.render()
-    try:
-        return package(renderer, documents, when)
-    except RenderError:
-        raise
-    except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
-        raise RenderError(
-            f"could not package the EPUB: {type(error).__name__}: {error}",
-            path=edition.path,
-            hint="a bug in the edition library or ebooklib; please report it",
-        ) from error
+    resources = renderer.resources()
+    with ReproducibleZip(when) as archive:
+        archive.add("mimetype", MIMETYPE, stored=True)
+        for resource in resources:  # compressed on another thread while the documents are rendered
+            archive.add(CONTENT_FOLDER + resource.file, resource.data)
+        documents = renderer.render(lambda file, data: archive.add(CONTENT_FOLDER + file, data))
+        try:
+            written = package(renderer, documents, resources, when)
+            return finish_zip(written, archive, renderer.language, text_direction(renderer.language))
+        except RenderError:
+            raise
+        except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
+            raise RenderError(
+                f"could not package the EPUB: {type(error).__name__}: {error}",
+                path=edition.path,
+                hint="a bug in the edition library or ebooklib; please report it",
+            ) from error
