@@ -8,7 +8,7 @@ is the project's own code, with the libraries it calls (lxml, ebooklib, pikepdf,
 counted on the project's side, so the share it gives the project is an upper bound.
 
 Helper processes (layout workers, the join's process) are metered too: ``share.py``
-replaces :func:`edition.parallel._python` so that each starts through :func:`child_main`.
+replaces :func:`edition.parallel.processes._python` so that each starts through :func:`child_main`.
 A process writes its record (a JSON file in ``$EDITION_METER_DIR``) before each answer it
 sends and when it ends, so a helper stopped as soon as it has answered is still counted
 (all but the pickling of its last answer).
@@ -123,16 +123,25 @@ def record() -> None:
     partial.replace(path)
 
 
+def helpers_module() -> Any:
+    """The module that starts the build's helper processes and talks to them:
+    ``edition.parallel.processes``, or ``edition.parallel`` in a checkout from before it was
+    a package (``share.py --src``)."""
+    try:
+        return importlib.import_module("edition.parallel.processes")
+    except ModuleNotFoundError:
+        return importlib.import_module("edition.parallel")
+
+
 def child_main(main: str) -> int:
     """A helper process of ``edition.parallel``, metered: its record is rewritten before each answer."""
     install(main)
-    import edition.parallel as parallel
-
+    parallel = helpers_module()
     send = parallel._send
 
     def record_and_send(stream: Any, value: object) -> None:
         record()  # first: the join's process is stopped as soon as its answer is read
         send(stream, value)
 
-    parallel._send = record_and_send  # type: ignore[assignment]
+    parallel._send = record_and_send
     return int(getattr(parallel, main)())

@@ -24,6 +24,8 @@ import external
 from edition import parallel, pdf
 from edition.build import source_date
 from edition.inspect import PdfFacts, pdf_facts, pdftotext
+from edition.parallel import coordinator, layout, plan, processes
+from edition.parallel.styles import Styles, css_string
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -414,7 +416,7 @@ def test_the_join_in_its_own_process_while_the_caller_works(
     def no_process(main: str) -> object:
         raise OSError("no processes here")  # (every part comes from the cache: no layout workers)
 
-    monkeypatch.setattr(parallel, "_python", no_process)
+    monkeypatch.setattr(processes, "_python", no_process)
     inline = parallel.print_book(
         screen.book, when=when, jobs=2, min_parts=2, cache=cache, on_starts=seen.append
     )
@@ -433,7 +435,7 @@ def test_the_join_process_answers_or_is_replaced_by_a_join_here(
     """The join's process sends the PDF as soon as it is written (``join(deliver=...)``), before it
     frees the parts, and the build takes it from there; should it die, the build joins the parts
     itself. The same PDF either way."""
-    layout_workers = parallel._python
+    layout_workers = processes._python
 
     def dying(main: str) -> subprocess.Popen[bytes]:
         if main != "_join_main":
@@ -445,7 +447,7 @@ def test_the_join_process_answers_or_is_replaced_by_a_join_here(
         )
 
     if dies:
-        monkeypatch.setattr(parallel, "_python", dying)
+        monkeypatch.setattr(processes, "_python", dying)
     with caplog.at_level(logging.INFO, logger="edition"):
         joined = parallel.print_book(
             screen.book,
@@ -462,10 +464,10 @@ def test_the_join_process_answers_or_is_replaced_by_a_join_here(
 
 def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: Path) -> None:
     """The web page or EPUB failing (say) while the PDF is joined: the error, and no process left."""
-    started: list[parallel._Join] = []
-    original = parallel._Join.__init__
+    started: list[processes._Join] = []
+    original = processes._Join.__init__
 
-    def remember(self: parallel._Join, *args: object, **kwargs: object) -> None:
+    def remember(self: processes._Join, *args: object, **kwargs: object) -> None:
         original(self, *args, **kwargs)  # type: ignore[arg-type]
         started.append(self)
 
@@ -473,7 +475,7 @@ def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: P
         raise RuntimeError("the EPUB failed")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parallel._Join, "__init__", remember)
+        patch.setattr(processes._Join, "__init__", remember)
         with pytest.raises(RuntimeError, match="the EPUB failed"):
             parallel.print_book(
                 screen.book,
@@ -489,16 +491,16 @@ def test_an_error_while_the_join_runs_ends_its_process(screen: Pair, tmp_path: P
 def test_helper_processes_started_early_are_all_ended(
     screen: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The layout worker and join process started before the plan (``parallel._Warm``) end with
+    """The layout worker and join process started before the plan (``processes._Warm``) end with
     the build, whether they were used, never needed (every part cached) or the plan refused."""
     started: list[tuple[str, subprocess.Popen[bytes]]] = []
-    original = parallel._python
+    original = processes._python
 
     def remember(main: str) -> subprocess.Popen[bytes]:
         started.append((main, original(main)))
         return started[-1][1]
 
-    monkeypatch.setattr(parallel, "_python", remember)
+    monkeypatch.setattr(processes, "_python", remember)
     when = source_date(screen.book)
     for _ in range(2):  # every part laid out, then every part from the cache
         done = parallel.print_book(
@@ -521,13 +523,13 @@ def test_parts_opened_before_the_join_make_the_same_pdf(
     import pikepdf
 
     calls: list[tuple[Any, ...]] = []
-    original = parallel.join
+    original = coordinator.join
 
     def remember(*args: Any, **kwargs: Any) -> bytes:
         calls.append((*args, kwargs["tagged"]))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(parallel, "join", remember)
+    monkeypatch.setattr(coordinator, "join", remember)
     parallel.print_book(screen.book, when=source_date(screen.book), jobs=1, min_parts=2)
     placed, sheets, tagged = calls[0]
     early = {part.layout.pdf: pikepdf.open(io.BytesIO(part.layout.pdf)) for part in placed[1:]}
@@ -545,14 +547,14 @@ def test_the_layout_workers_are_ended_not_waited_for_before_the_join(
     they free their memory) and the join begins: the same PDF, and every process has ended
     with the build."""
     started: list[tuple[str, subprocess.Popen[bytes]]] = []
-    original_python = parallel._python
+    original_python = processes._python
 
     def remember(main: str) -> subprocess.Popen[bytes]:
         started.append((main, original_python(main)))
         return started[-1][1]
 
     events: list[str] = []
-    original_stop = parallel._stop
+    original_stop = processes._stop
 
     def stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
         main = next(main for main, started_process in started if started_process is process)
@@ -564,8 +566,8 @@ def test_the_layout_workers_are_ended_not_waited_for_before_the_join(
         assert workers and all(process.returncode is not None for process in workers)
         events.append("join")
 
-    monkeypatch.setattr(parallel, "_python", remember)
-    monkeypatch.setattr(parallel, "_stop", stop)
+    monkeypatch.setattr(processes, "_python", remember)
+    monkeypatch.setattr(processes, "_stop", stop)
     done = parallel.print_book(
         screen.book, when=source_date(screen.book), jobs=2, min_parts=2, cache=tmp_path, on_starts=on_starts
     )
@@ -581,19 +583,19 @@ def test_only_a_part_with_a_table_header_is_searched_for_one(
     part has any is read from its PDF only if its HTML has a ``th`` element (the only one
     WeasyPrint tags TH), so that most parts are not opened again in the worker."""
     book = screen.book
-    config = parallel.LayoutConfig(
+    config = layout.LayoutConfig(
         "screen", "6x9in", str(Path(book.path).parent), source_date(book), book.metadata, str(book.path), ()
     )
     searched: list[bytes] = []
-    original = parallel._has_table_ids
+    original = layout._has_table_ids
 
     def has_table_ids(data: bytes) -> bool:
         searched.append(data)
         return original(data)
 
-    monkeypatch.setattr(parallel, "_has_table_ids", has_table_ids)
+    monkeypatch.setattr(layout, "_has_table_ids", has_table_ids)
     page = '<!DOCTYPE html><html lang="en"><body><p>Text.</p>{}</body></html>'
-    layouter = parallel.Layouter(config)
+    layouter = layout.Layouter(config)
     with_table = layouter.part(page.format("<table><tr><th>Head</th></tr><tr><td>Cell</td></tr></table>"), ())
     without = layouter.part(page.format("<table><tr><td>Cell</td></tr></table>"), ())
     assert with_table.table_ids and not without.table_ids
@@ -623,7 +625,7 @@ def test_a_division_without_a_heading(tmp_path: Path) -> None:
 def test_print_edition_sends_long_books_to_parallel(
     screen: Pair, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(parallel, "MIN_PARTS", 2)
+    monkeypatch.setattr(coordinator, "MIN_PARTS", 2)
     with caplog.at_level(logging.INFO, logger="edition"):
         result = pdf.print_edition(screen.book, when=source_date(screen.book), jobs=2)
     assert result.pdf == screen.joined_result.result.pdf
@@ -671,8 +673,8 @@ def test_incremental_rebuild_lays_out_only_the_changed_part(tmp_path: Path) -> N
 
     word = _change_one_note(source)
     with pytest.MonkeyPatch.context() as patch:
-        # the one changed part goes to the worker started while the book was planned (parallel._Warm)
-        patch.setattr(parallel, "_init_worker", _not_here)
+        # the one changed part goes to the worker started while the book was planned (processes._Warm)
+        patch.setattr(processes, "_init_worker", _not_here)
         rebuilt = build(cache)
     assert rebuilt.stats.laid_out == ["002-chapter-2"], rebuilt.stats
     assert rebuilt.stats.folio_sheets_laid_out == 0
@@ -723,14 +725,14 @@ def test_a_corrupt_or_missing_cache_means_a_full_build(tmp_path: Path) -> None:
 )
 def test_what_parts_cannot_reproduce_is_refused(css: str) -> None:
     with pytest.raises(parallel.Unsupported):
-        parallel.Styles([css])
+        Styles([css])
 
 
 def test_the_print_stylesheet_can_be_split() -> None:
     options = pdf.PrintOptions()
     assets = pdf.print_assets(options)
     sheets = [assets[f"assets/{n}"].source.read_text(encoding="utf-8") for n in ("base.css", "print.css")]
-    styles = parallel.Styles([*sheets, pdf.page_css(options)])
+    styles = Styles([*sheets, pdf.page_css(options)])
     assert styles.folio_boxes() == {"bottom-center"}
     assert "book-title" in styles.running_strings()
 
@@ -764,22 +766,22 @@ def test_the_plan_matches_what_cssselect2_matches_on_every_element(
     keep its selectors elsewhere (``index_known=False``), every element is asked about.
     """
     if not index_known:  # a cssselect2 whose matcher keeps no "other_selectors"
-        monkeypatch.setattr(parallel, "_MATCHER_INDEX", (*parallel._MATCHER_INDEX[:5], "no_such_list"))
+        monkeypatch.setattr(plan, "_MATCHER_INDEX", (*plan._MATCHER_INDEX[:5], "no_such_list"))
     options = pdf.PrintOptions()
     assets = pdf.print_assets(options)
     sheets = [assets[f"assets/{n}"].source.read_text(encoding="utf-8") for n in ("base.css", "print.css")]
-    styles = parallel.Styles([*sheets, pdf.page_css(options), extra])
+    styles = Styles([*sheets, pdf.page_css(options), extra])
     book = pdf.PrintRenderer(interview).book(source_date(interview))
     rules = [(rule.selectors, ("string", name)) for rule, name in styles.string_rules()]
     rules += [(rule.selectors, ("target", rule)) for rule in styles.target_rules()]
-    found = parallel._Matcher(book).matching(rules)
+    found = plan._Matcher(book).matching(rules)
     assert len(found) > 10
     assert found == _every_match(book, rules)
     assert list(found) == list(_every_match(book, rules))  # document order
 
 
 def test_css_string_escapes_everything() -> None:
-    assert parallel.css_string('A "title" \\ with\nlines') == '"A \\22 title\\22  \\5c  with\\a lines"'
+    assert css_string('A "title" \\ with\nlines') == '"A \\22 title\\22  \\5c  with\\a lines"'
 
 
 # ------------------------------------------------------------------ the same through edition.build
@@ -789,7 +791,7 @@ def test_edition_build_keeps_a_layout_cache_and_rebuilds_only_what_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``edition.build`` (and so ``edition build`` and ``edition watch``) uses the cache by default."""
-    monkeypatch.setattr(parallel, "MIN_PARTS", 2)
+    monkeypatch.setattr(coordinator, "MIN_PARTS", 2)
     source = _book(tmp_path / "edition")
     out = tmp_path / "out"
 
