@@ -62,6 +62,7 @@ from edition.text import inline_text
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 Element = etree._Element
 
 #: Languages written right to left: their spans get ``dir="rtl"``.
@@ -131,6 +132,11 @@ def sub(
     if text:
         child.text = text
     return child
+
+
+def root_element(tag: str, namespaces: dict[str | None, str], **attributes: str) -> Element:
+    """A root element that declares ``namespaces`` (the default namespace under the key ``None``)."""
+    return etree.Element(tag, attributes, nsmap=namespaces)  # type: ignore[arg-type]  # stubs lack the None key
 
 
 def add_text(parent: Element, text: str) -> None:

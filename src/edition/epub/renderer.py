@@ -1,62 +1,28 @@
-"""The EPUB 3: the HTML renderer's EPUB variant, and its packaging with ebooklib.
-
-What the EPUB changes in the shared renderer (:class:`EpubRenderer`): links name the content
-document that holds their target (``text-2.xhtml#p05``); note references are
-``epub:type="noteref"`` links to ``aside epub:type="footnote"`` elements; every intervention
-is followed by a small link to its row in the apparatus. The reading view only.
-
-The book, in reading order (the spine)::
-
-    cover.xhtml          the cover (cover.svg, drawn from the metadata)
-    titlepage.xhtml      title, subtitle, who did what, edition statement
-    nav.xhtml            contents (and the hidden landmarks)
-    front.xhtml          front matter, if the text has any
-    text-1.xhtml ...     the body: its blocks before the first division, then one document
-                         per top-level division (blocks after a division stay with it)
-    back.xhtml           back matter, if any
-    apparatus.xhtml      every intervention, linked both ways
-    registers.xhtml      persons, places, organisations, with links to each mention
-    colophon.xhtml       about this edition: source, licence, principles, how to cite
-    font-licence.xhtml   the SIL Open Font License of the embedded EB Garamond (not in the reading order)
-
-Footnotes live at the end of the document that refers to them: the EPUB 3 pattern every
-reading system with pop-up notes supports (a reference and its note in one document), and
-one that leaves no empty "Notes" page in Apple Books, which hides footnote asides from the
-flow. Reading systems without pop-ups show the notes after the section, each with a link back.
-
-The zip is made byte for byte reproducible (:class:`edition.archive.ReproducibleZip`):
-``mimetype`` first and stored, then the style sheets, fonts and images, compressed while the
-documents are rendered, then the documents, then what ebooklib writes around them (container,
-OPF, NCX) in ebooklib's order; every timestamp is taken from ``when`` (never the clock).
-"""
+"""The EPUB variant of the renderer: the content documents, their notes and links, the navigation."""
 
 from __future__ import annotations
 
-import io
-import re
-import textwrap
-import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import cast
 
 from lxml import etree
 
 from edition import sections
-from edition.archive import ReproducibleZip
+from edition.epub.cover import cover_description, cover_svg
 from edition.errors import RenderError
 from edition.html import (
     ENTITY_LABELS,
     EPUB_NS,
     KIND_LABELS,
+    XML_LANG,
     Element,
     HtmlRenderer,
     add_text,
     h,
     local_name,
+    root_element,
     safe_lang,
     sub,
     text_direction,
@@ -77,22 +43,14 @@ from edition.model import (
 from edition.pages import PageStartLike, place_markers
 from edition.text import inline_text
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # lxml's own XPath: a book's documents hold tens of thousands of elements, and a Python loop
 # over every one of them (for the few with an id, a lang or a local link) is most of the work.
 _IDS = etree.XPath("//@id", smart_strings=False)
 _WITH_LANG = etree.XPath("//*[@lang]")
 _LOCAL_LINKS = etree.XPath("//a[starts-with(@href, '#')]")
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
-SVG_NS = "http://www.w3.org/2000/svg"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
-#: The folder ebooklib puts the book's files in, inside the zip.
-CONTENT_FOLDER = "EPUB/"
-OPF_PATH = f"{CONTENT_FOLDER}content.opf"
-MIMETYPE = b"application/epub+zip"
 
-#: The conformance claim of EPUB Accessibility 1.1, exactly as the specification spells it.
-CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 #: Image formats an EPUB 3 may use without a fallback (core media types), by their first bytes.
 _IMAGE_TYPES: tuple[tuple[bytes, str, str], ...] = (
@@ -101,10 +59,6 @@ _IMAGE_TYPES: tuple[tuple[bytes, str, str], ...] = (
     (b"GIF87a", "image/gif", ".gif"),
     (b"GIF89a", "image/gif", ".gif"),
 )
-_W3CDTF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-# --------------------------------------------------------------------------- the plan
 
 
 @dataclass(slots=True)
@@ -758,11 +712,6 @@ class EpubRenderer(HtmlRenderer):
         return items
 
 
-def root_element(tag: str, namespaces: dict[str | None, str], **attributes: str) -> Element:
-    """A root element that declares ``namespaces`` (the default namespace under the key ``None``)."""
-    return etree.Element(tag, attributes, nsmap=namespaces)  # type: ignore[arg-type]  # stubs lack the None key
-
-
 def body_segments(body: Division) -> list[list[Block]]:
     """The body split into content documents: the blocks before the first division, then each
     top-level division with the undivided blocks that follow it (a byline after the last section)."""
@@ -809,342 +758,3 @@ def font_licence_text() -> str:
         if not asset.target.endswith(".ttf"):
             return asset.source.read_text(encoding="utf-8").replace("\r\n", "\n").strip() + "\n"
     raise RenderError("the licence of the embedded font was not found", hint="reinstall fontpkg-eb-garamond")
-
-
-# --------------------------------------------------------------------------- the cover
-
-
-def cover_description(edition: Edition) -> str:
-    meta = edition.metadata
-    words = f"Cover: {meta.title}"
-    if meta.authors:
-        words += f", by {', '.join(meta.authors)}"
-    return words + "."
-
-
-def cover_svg(edition: Edition) -> bytes:
-    """A typographic cover (1200 × 1800) drawn from the metadata: authors, title, subtitle, editors."""
-    meta = edition.metadata
-    svg = root_element(
-        f"{{{SVG_NS}}}svg",
-        {None: SVG_NS},
-        version="1.1",
-        viewBox="0 0 1200 1800",
-        width="1200",
-        height="1800",
-        role="img",
-    )
-    svg.set("aria-labelledby", "cover-title")
-    svg.set(XML_LANG, safe_lang(meta.language) or "und")
-    etree.SubElement(svg, f"{{{SVG_NS}}}title", id="cover-title").text = cover_description(edition)
-    etree.SubElement(svg, f"{{{SVG_NS}}}rect", width="1200", height="1800", fill="#f4efe4")
-    for inset, stroke in ((60, "6"), (80, "2")):
-        etree.SubElement(
-            svg,
-            f"{{{SVG_NS}}}rect",
-            {
-                "x": str(inset),
-                "y": str(inset),
-                "width": str(1200 - 2 * inset),
-                "height": str(1800 - 2 * inset),
-                "fill": "none",
-                "stroke": "#6b1d1d",
-                "stroke-width": stroke,
-            },
-        )
-    family = "'EB Garamond', Garamond, Georgia, 'DejaVu Serif', serif"
-
-    def lines(
-        text: str,
-        x: int,
-        y: float,
-        size: int,
-        width: int,
-        colour: str = "#1c1a17",
-        style: str = "normal",
-        limit: int = 99,
-    ) -> float:
-        """Draw ``text`` wrapped to ``width`` characters; returns the y below the last line."""
-        wrapped = textwrap.wrap(text, width=width, break_long_words=True)[:limit]
-        element = etree.SubElement(
-            svg,
-            f"{{{SVG_NS}}}text",
-            {
-                "x": str(x),
-                "y": f"{y:.0f}",
-                "fill": colour,
-                "font-family": family,
-                "font-size": str(size),
-                "font-style": style,
-                "text-anchor": "middle",
-            },
-        )
-        for index, line in enumerate(wrapped):
-            etree.SubElement(
-                element, f"{{{SVG_NS}}}tspan", x=str(x), dy="0" if index == 0 else f"{size * 1.2:.0f}"
-            ).text = line
-        return y + size * 1.2 * len(wrapped)
-
-    y = 260.0
-    if meta.authors:
-        y = lines(", ".join(meta.authors), 600, y, 50, 30, colour="#6b1d1d", limit=3) + 150
-    else:
-        y += 150
-    for size in (88, 78, 68, 60, 52, 46):
-        width = int(920 / (size * 0.58))  # characters a line: wide fallback fonts (DejaVu Serif) must fit too
-        if len(textwrap.wrap(meta.title, width=width)) <= 6:
-            break
-    y = lines(meta.title, 600, y, size, width, limit=8) + 50
-    etree.SubElement(svg, f"{{{SVG_NS}}}rect", x="500", y=f"{y:.0f}", width="200", height="4", fill="#6b1d1d")
-    y += 110
-    if meta.subtitle:
-        lines(meta.subtitle, 600, y, 42, 40, style="italic", limit=5)
-    footer = "Edited by " + ", ".join(meta.editors) if meta.editors else (meta.publisher or "")
-    if footer:
-        lines(footer, 600, 1560, 36, 46, colour="#6b1d1d", limit=2)
-    etree.indent(svg, space="  ")
-    for text in svg.iter(f"{{{SVG_NS}}}text"):  # white space between lines would shift centred lines
-        text.text = None
-        for span in text:
-            span.tail = None
-    return etree.tostring(svg, xml_declaration=True, encoding="utf-8") + b"\n"
-
-
-# --------------------------------------------------------------------------- the package
-
-
-def print_edition_name(edition: Edition) -> str:
-    """How the package names the print edition its page breaks come from (``pageBreakSource``)."""
-    return f"{edition.metadata.identifier} (print edition, PDF)"
-
-
-def accessibility(edition: Edition, renderer: EpubRenderer) -> list[tuple[str, str]]:
-    """``(property, value)`` pairs of EPUB Accessibility 1.1 metadata, true of this book."""
-    figures = [b for b in edition.all_blocks if isinstance(b, Figure) and b.image]
-    described = all(f.description.strip() for f in figures)
-    pairs = [("schema:accessMode", "textual")]
-    if figures:
-        pairs.append(("schema:accessMode", "visual"))
-    if described:
-        pairs.append(("schema:accessModeSufficient", "textual"))
-    if figures:
-        pairs.append(("schema:accessModeSufficient", "textual,visual"))
-    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability", "ARIA"]
-    if renderer.page_starts:
-        features += ["pageBreakMarkers", "pageNavigation"]
-    if figures and described:
-        features.append("alternativeText")
-    if edition.entities:
-        features.append("index")
-    pairs += [("schema:accessibilityFeature", feature) for feature in features]
-    pairs.append(("schema:accessibilityHazard", "none"))
-    parts = [
-        "A critical edition with a table of contents, landmarks and a heading for every section, in a "
-        "logical reading order.",
-        "Notes are footnotes marked as such, placed after the section that refers to them, each linked "
-        "to its reference and back.",
-    ]
-    if edition.interventions:
-        parts.append(
-            "Every editorial intervention is marked in the text and linked, both ways, to its "
-            "entry in the apparatus."
-        )
-    if edition.entities:
-        parts.append("Registers of names link to every place a name is mentioned.")
-    if figures:
-        parts.append(
-            "Images have text alternatives."
-            if described
-            else "Some images have no text alternative in the source."
-        )
-    parts.append(
-        "Words in other languages are marked with their language. The book sets no text colour "
-        "and no fixed text size, so the reader's own settings apply."
-    )
-    pairs.append(("schema:accessibilitySummary", " ".join(parts)))
-    return pairs
-
-
-def package(
-    renderer: EpubRenderer, documents: dict[str, bytes], resources: list[Resource], when: datetime
-) -> bytes:
-    """ebooklib's archive of the book: its package document, container and NCX around the
-    ``documents`` and ``resources``, every file stored (:func:`finish_zip` compresses)."""
-    from ebooklib import epub
-
-    edition = renderer.edition
-    meta = edition.metadata
-    book = epub.EpubBook()
-    book.metadata = {}  # ebooklib starts with a random identifier and its own generator: neither is wanted
-    book.IDENTIFIER_ID = "pub-id"
-    book.set_identifier(meta.identifier)
-    book.title = meta.title
-    book.language = renderer.language
-    direction = text_direction(renderer.language)
-    if direction:
-        book.set_direction(direction)
-
-    def dc(name: str, value: str | None, attrs: dict[str, str] | None = None) -> None:
-        if value:
-            book.add_metadata("DC", name, value, attrs)
-
-    def meta_property(prop: str, value: str, refines: str | None = None, **more: str) -> None:
-        attrs = {"refines": f"#{refines}"} if refines else {}
-        attrs["property"] = prop
-        attrs.update(more)
-        book.add_metadata(None, "meta", value, attrs)
-
-    dc("title", meta.title, {"id": "title"})
-    meta_property("title-type", "main", "title")
-    if meta.subtitle:
-        dc("title", meta.subtitle, {"id": "subtitle"})
-        meta_property("title-type", "subtitle", "subtitle")
-    dc("language", renderer.language)
-    creators = contributors = 0
-    for person in meta.contributors:
-        if person.role == "author":
-            creators += 1
-            ident = f"creator-{creators}"
-            dc("creator", person.name, {"id": ident})
-        else:
-            contributors += 1
-            ident = f"contributor-{contributors}"
-            dc("contributor", person.name, {"id": ident})
-        if person.marc:
-            meta_property("role", person.marc, ident, scheme="marc:relators")
-    dc("publisher", meta.publisher)
-    if meta.date and _W3CDTF.match(meta.date):
-        dc("date", meta.date)
-    dc("source", meta.source)
-    dc("rights", meta.licence)
-    if meta.licence_url:
-        meta_property("dcterms:license", meta.licence_url)
-    dc("description", meta.abstract)
-    for subject in meta.subjects:
-        dc("subject", subject)
-    for prop, value in accessibility(edition, renderer):
-        meta_property(prop, value)
-    meta_property("dcterms:conformsTo", CONFORMS_TO)
-    if renderer.page_starts:
-        meta_property("pageBreakSource", print_edition_name(edition))
-    certifier = meta.publisher or ", ".join(meta.editors) or ", ".join(meta.authors) or "The edition library"
-    meta_property("a11y:certifiedBy", certifier)
-    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
-
-    spine: list[tuple[object, str]] = []
-    for document in renderer.spine_documents():
-        item = epub.EpubItem(
-            uid=document.id,
-            file_name=document.file,
-            media_type="application/xhtml+xml",
-            content=documents[document.file],
-        )
-        if document.file == "nav.xhtml":
-            item.properties = ["nav"]
-        book.add_item(item)
-        spine.append((item, "yes" if document.linear else "no"))
-    book.add_item(
-        epub.EpubItem(
-            uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml", content=renderer.ncx()
-        )
-    )
-    for resource in resources:
-        if resource.id == "cover-image":
-            item = epub.EpubCover(uid=resource.id, file_name=resource.file)
-            item.media_type = resource.media_type
-            item.content = resource.data
-        else:
-            item = epub.EpubItem(
-                uid=resource.id,
-                file_name=resource.file,
-                media_type=resource.media_type,
-                content=resource.data,
-            )
-        book.add_item(item)
-    book.spine = spine
-    first_text = next(d for d in renderer.documents if d.landmark and d.landmark[0] == "bodymatter")
-    book.guide = [
-        {"type": "cover", "title": "Cover", "href": "cover.xhtml"},
-        {"type": "title-page", "title": "Title page", "href": "titlepage.xhtml"},
-        {"type": "toc", "title": "Contents", "href": "nav.xhtml"},
-        {"type": "text", "title": first_text.title, "href": first_text.file},
-    ]
-    buffer = io.BytesIO()
-    options = {
-        "raise_exceptions": True,
-        "mtime": when,
-        "epub3_landmark": False,
-        "epub3_pages": False,
-        "compresslevel": 0,  # an intermediate zip: finish_zip compresses each file once
-    }
-    with warnings.catch_warnings():
-        # ebooklib warns that it will raise in future just before it re-raises an OSError; the
-        # error itself is what matters (and filterwarnings=error would hide it behind the warning).
-        warnings.filterwarnings("ignore", message="In the future throwing exceptions", category=UserWarning)
-        epub.write_epub(buffer, book, options)
-    return buffer.getvalue()
-
-
-def finish_opf(data: bytes, language: str, direction: str | None) -> bytes:
-    """The package document with ``xml:lang`` (and ``dir``) on ``package``, which ebooklib leaves out."""
-    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-    root.set(XML_LANG, language)
-    if direction:
-        root.set("dir", direction)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
-
-
-def finish_zip(written: bytes, archive: ReproducibleZip, language: str, direction: str | None) -> bytes:
-    """The reproducible EPUB: what ``archive`` already holds (``mimetype``, resources,
-    documents), then the rest of ebooklib's archive ``written``, in ebooklib's (fixed) order.
-
-    Each file added early must be in ebooklib's archive with the same bytes: the package
-    document lists exactly what ebooklib wrote.
-    """
-    with zipfile.ZipFile(io.BytesIO(written)) as source:
-        names = source.namelist()
-        for name, early in archive.contents.items():
-            if name not in names or source.read(name) != early:
-                raise RenderError(
-                    f"ebooklib's archive does not hold {name!r} as given to it",
-                    hint="a bug in the edition library or ebooklib; please report it",
-                )
-        for name in names:
-            if name not in archive.contents:
-                content = source.read(name)
-                if name == OPF_PATH:
-                    content = finish_opf(content, language, direction)
-                archive.add(name, content)
-    return archive.close()
-
-
-def render_epub(
-    edition: Edition, pictures: dict[str, bytes], when: datetime, page_starts: Sequence[PageStartLike] = ()
-) -> bytes:
-    """The EPUB 3 of an edition, as bytes; the same input gives the same bytes.
-
-    ``pictures`` holds the bytes of every figure's image, keyed by its path in the source
-    (:func:`edition.build.images`); ``when`` is the modification date the book records
-    (:func:`edition.build.source_date`: ``SOURCE_DATE_EPOCH`` or the edition's date).
-    """
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC).replace(microsecond=0)
-    renderer = EpubRenderer(edition, pictures, page_starts)
-    resources = renderer.resources()
-    with ReproducibleZip(when) as archive:
-        archive.add("mimetype", MIMETYPE, stored=True)
-        for resource in resources:  # compressed on another thread while the documents are rendered
-            archive.add(CONTENT_FOLDER + resource.file, resource.data)
-        documents = renderer.render(lambda file, data: archive.add(CONTENT_FOLDER + file, data))
-        try:
-            written = package(renderer, documents, resources, when)
-            return finish_zip(written, archive, renderer.language, text_direction(renderer.language))
-        except RenderError:
-            raise
-        except Exception as error:  # ebooklib or zipfile: whatever went wrong, the user gets one error
-            raise RenderError(
-                f"could not package the EPUB: {type(error).__name__}: {error}",
-                path=edition.path,
-                hint="a bug in the edition library or ebooklib; please report it",
-            ) from error
