@@ -17,10 +17,11 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import pathname2url
 from xml.sax.saxutils import escape
@@ -451,9 +452,6 @@ def print_edition(
         if done is not None:
             return done.result
     # --- one WeasyPrint document
-    import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
-
     options = PrintOptions(profile, trim)
     book = PrintRenderer(edition).book(when)
     if options.press:
@@ -462,25 +460,12 @@ def print_edition(
     assets = print_assets(options)
     fetcher = ConfinedFetcher(folder, assets)
     base = f"file://{pathname2url(str(folder))}/"
-    fonts = FontConfiguration()  # @font-face rules load only through a font configuration
-    profiles: dict[str, object] = {}  # and @color-profile rules only into a shared dictionary
     pdf_options = pdf_variant(options)
     records = _WeasyPrintLog()
     try:
         with records, _source_date_epoch(when):
-            stylesheets = [
-                weasyprint.CSS(
-                    string=text,
-                    base_url=f"{base}assets/{name}",
-                    url_fetcher=fetcher,
-                    font_config=fonts,
-                    color_profiles=profiles,
-                )
-                for text, name in print_sheets(options, assets)
-            ]
-            document = weasyprint.HTML(
-                string=to_html(book, consume=True), base_url=base, url_fetcher=fetcher
-            ).render(stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options)
+            html = to_html(book, consume=True)
+            document = lay_out(html, print_sheets(options, assets), base, fetcher, pdf_options)
             pdf = document.write_pdf(finisher=_finisher(edition, options), **pdf_options)
     except Exception as error:  # WeasyPrint raises many kinds; a refused fetch is the user's
         if fetcher.refused:
@@ -506,6 +491,38 @@ def print_edition(
     if on_starts is not None:
         on_starts(result.starts)
     return result
+
+
+def lay_out(
+    html: str,
+    sheets: Iterable[tuple[str, str]],
+    base: str,
+    fetcher: ConfinedFetcher,
+    pdf_options: dict[str, Any],
+) -> Any:
+    """WeasyPrint's layout of ``html`` with the print stylesheets ``sheets`` (``(text, name)``):
+    the one way this library lays out, so that a book laid out in parts
+    (:mod:`edition.parallel`) is laid out exactly as the whole book is. Every fetch goes
+    through ``fetcher``; ``@font-face`` rules load only through a font configuration, and
+    ``@color-profile`` rules only into a dictionary the stylesheets share."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    profiles: dict[str, object] = {}
+    stylesheets = [
+        weasyprint.CSS(
+            string=text,
+            base_url=f"{base}assets/{name}",
+            url_fetcher=fetcher,
+            font_config=fonts,
+            color_profiles=profiles,
+        )
+        for text, name in sheets
+    ]
+    return weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
+        stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
+    )
 
 
 @contextlib.contextmanager

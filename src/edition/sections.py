@@ -18,7 +18,7 @@ from edition.html import (
     sub,
     text_direction,
 )
-from edition.model import Edition, Entity, EntityKind, Intervention, Metadata, Occurrence
+from edition.model import Edition, Entity, EntityKind, Intervention, Metadata, Note, Occurrence
 
 CITATION_MEDIA = {"web": "web edition", "epub": "EPUB edition", "print": "print edition"}
 
@@ -56,21 +56,27 @@ def notes_section(renderer: HtmlRenderer) -> Element | None:
             add_text(item, " ")
         renderer.flow(note.blocks, item)
         add_text(item, " ")
-        if note.responsibility:
-            sub(item, "span", {"class": "resp"}, f"({note.responsibility})")
-            add_text(item, " ")
-        sub(
-            item,
-            "a",
-            {
-                "class": "backlink",
-                "href": renderer.href(f"noteref-{note.id}"),
-                "role": "doc-backlink",
-                "aria-label": f"Back to note reference {note.label}",
-            },
-            "↩",
-        )
+        note_ending(renderer, note, item)
     return element
+
+
+def note_ending(renderer: HtmlRenderer, note: Note, parent: Element) -> None:
+    """What ends a note wherever it is printed: who is responsible for it (when the source
+    says) and the link back to its reference."""
+    if note.responsibility:
+        sub(parent, "span", {"class": "resp"}, f"({note.responsibility})")
+        add_text(parent, " ")
+    sub(
+        parent,
+        "a",
+        {
+            "class": "backlink",
+            "href": renderer.href(f"noteref-{note.id}"),
+            "role": "doc-backlink",
+            "aria-label": f"Back to note reference {note.label}",
+        },
+        "↩",
+    )
 
 
 def apparatus_section(renderer: HtmlRenderer) -> Element | None:

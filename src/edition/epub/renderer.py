@@ -323,20 +323,7 @@ class EpubRenderer(HtmlRenderer):
             opening.insert(0, label)
             closing = aside[-1] if local_name(aside[-1]) == "p" else sub(aside, "p")
         add_text(closing, " ")
-        if note.responsibility:
-            sub(closing, "span", {"class": "resp"}, f"({note.responsibility})")
-            add_text(closing, " ")
-        sub(
-            closing,
-            "a",
-            {
-                "class": "backlink",
-                "href": self.href(f"noteref-{note.id}"),
-                "role": "doc-backlink",
-                "aria-label": f"Back to note reference {note.label}",
-            },
-            "↩",
-        )
+        sections.note_ending(self, note, closing)
         return aside
 
     # ------------------------------------------------------------------ the plan

@@ -130,30 +130,13 @@ class Layouter:
         pdf_options: dict[str, Any],
         sheets: Sequence[tuple[str, str]] | None = None,
     ) -> Iterator[tuple[Any, Any]]:
-        import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
-
-        from edition.pdf import ConfinedFetcher, _source_date_epoch, _WeasyPrintLog
+        from edition.pdf import ConfinedFetcher, _source_date_epoch, _WeasyPrintLog, lay_out
 
         fetcher = ConfinedFetcher(self.folder, self.assets)
-        fonts = FontConfiguration()
-        profiles: dict[str, object] = {}
         records = _WeasyPrintLog()
         with records, _source_date_epoch(self.config.when):
-            stylesheets = [
-                weasyprint.CSS(
-                    string=text,
-                    base_url=f"{self.base}assets/{name}",
-                    url_fetcher=fetcher,
-                    font_config=fonts,
-                    color_profiles=profiles,
-                )
-                for text, name in [*(sheets or self.sheets), *((text, "part.css") for text in extra)]
-            ]
-            document = weasyprint.HTML(string=html, base_url=self.base, url_fetcher=fetcher).render(
-                stylesheets=stylesheets, font_config=fonts, color_profiles=profiles, **pdf_options
-            )
-            yield document, records
+            all_sheets = [*(sheets or self.sheets), *((text, "part.css") for text in extra)]
+            yield lay_out(html, all_sheets, self.base, fetcher, pdf_options), records
         if fetcher.refused:
             raise PermissionError(f"refused to fetch {fetcher.refused[0]}")
 
