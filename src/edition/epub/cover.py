@@ -6,14 +6,8 @@ import textwrap
 
 from lxml import etree
 
-from edition.html import (
-    XML_LANG,
-    root_element,
-    safe_lang,
-)
-from edition.model import (
-    Edition,
-)
+from edition.html import XML_LANG, root_element, safe_lang
+from edition.model import Edition
 
 SVG_NS = "http://www.w3.org/2000/svg"
 

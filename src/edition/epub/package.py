@@ -14,14 +14,8 @@ from lxml import etree
 from edition.archive import ReproducibleZip
 from edition.epub.renderer import EpubRenderer, Resource
 from edition.errors import RenderError
-from edition.html import (
-    XML_LANG,
-    text_direction,
-)
-from edition.model import (
-    Edition,
-    Figure,
-)
+from edition.html import XML_LANG, text_direction
+from edition.model import Edition, Figure
 from edition.pages import PageStartLike
 
 #: The folder ebooklib puts the book's files in, inside the zip.
